@@ -1,0 +1,37 @@
+# songforge — `make demo` writes a song, `make test` runs the checks; both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PROMPT ?= driving 90s alternative rock anthem, 140 bpm, E minor
+
+.PHONY: setup demo test lint typecheck bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/system-deps.sh
+	@bash scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,analysis]'
+	# tinysoundfont declares PyAudio for live playback only (no Linux wheel): install without it
+	$(BIN)/python -m pip install -q --no-deps 'tinysoundfont>=0.3.7'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/songforge generate "$(PROMPT)" --seed 1 --stems --midi -o out/demo.mp3
+
+test: setup
+	@bash scripts/system-deps.sh --test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+lint:
+	$(BIN)/ruff check src tests benchmarks && $(BIN)/ruff format --check src tests benchmarks
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

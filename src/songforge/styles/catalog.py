@@ -1,0 +1,84 @@
+"""Loads and validates the style data files; resolves genre names and aliases to styles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from songforge.errors import StyleFileError, UnknownStyle
+from songforge.styles.schema import Style
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+
+
+def load_style_file(path: Path) -> Style:
+    """Parse and validate one style YAML file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise StyleFileError(f"{path.name}: cannot read YAML: {exc}") from exc
+    try:
+        return Style.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise StyleFileError(f"{path.name}: {where}: {first['msg']}") from exc
+
+
+class StyleCatalog:
+    """All installed styles, addressable by id, name or alias."""
+
+    def __init__(self, styles: list[Style]) -> None:
+        self._by_id = {s.id: s for s in sorted(styles, key=lambda s: s.id)}
+        self._by_name: dict[str, str] = {}
+        for style in self._by_id.values():
+            for name in (style.id, style.name, *style.aliases):
+                self._by_name.setdefault(_normalise(name), style.id)
+
+    def __iter__(self) -> Iterator[Style]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def ids(self) -> list[str]:
+        return list(self._by_id)
+
+    def get(self, style_id: str) -> Style:
+        return self._by_id[style_id]
+
+    def find(self, name: str) -> Style | None:
+        """The style a genre name or alias names, or None."""
+        style_id = self._by_name.get(_normalise(name))
+        return self._by_id[style_id] if style_id else None
+
+    def resolve(self, name: str) -> Style:
+        """Like :meth:`find` but raises :class:`UnknownStyle` naming the choices."""
+        style = self.find(name)
+        if style is None:
+            raise UnknownStyle("genre", f"unknown genre {name!r}; choose one of: {', '.join(self.ids())}")
+        return style
+
+    def aliases(self) -> dict[str, str]:
+        """Every normalised name and alias → style id."""
+        return dict(self._by_name)
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> StyleCatalog:
+        return cls([load_style_file(p) for p in sorted(directory.glob("*.yaml"))])
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> StyleCatalog:
+    """The styles shipped in the package (read once; the files are immutable package data)."""
+    data = resources.files("songforge.styles") / "data"
+    with resources.as_file(data) as directory:
+        return StyleCatalog.from_directory(Path(directory))
