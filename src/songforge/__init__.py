@@ -4,14 +4,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from songforge.errors import (  # noqa: E402
+from songforge.errors import (
     InvalidRequest,
     OutputError,
     SongforgeError,
     SoundFontError,
     UnknownStyle,
 )
-from songforge.request import AudioFormat, SongRequest  # noqa: E402
+from songforge.request import AudioFormat, SongRequest
 
 
 def generate(request: SongRequest, **kwargs: object) -> "Song":  # noqa: UP037

@@ -21,8 +21,8 @@ from songforge.progress import Progress, ProgressCallback, ignore_progress
 from songforge.prompt.understand import Interpretation, understand
 from songforge.render.master import master
 from songforge.render.mix import mix
-from songforge.render.sources import render_parts
 from songforge.render.soundfont import find_soundfont
+from songforge.render.sources import render_parts
 from songforge.request import SongRequest
 from songforge.seeding import rng_for
 from songforge.settings import Settings
@@ -165,8 +165,15 @@ def _perform(
     mastered = master(mixed.mix, style.mix.master, rate)
     stages.finish()
     metadata = build_metadata(
-        request, plan, score, style, interpretation, mastered.integrated_lufs,
-        mastered.true_peak_dbtp, mastered.audio.shape[-1] / rate, soundfont,
+        request,
+        plan,
+        score,
+        style,
+        interpretation,
+        mastered.integrated_lufs,
+        mastered.true_peak_dbtp,
+        mastered.audio.shape[-1] / rate,
+        soundfont,
     )
     return Song(
         request=request,

@@ -15,7 +15,7 @@ from songforge.theory import Key, Mode, TimeSignature, parse_pitch_class
 
 @dataclass(frozen=True)
 class SongPlan:
-    """Every decision the composer needs, each either asked for or inferred (``sources`` says which)."""
+    """Every decision the composer needs, asked for or inferred (``sources`` says which)."""
 
     style: Style
     key: Key

@@ -60,7 +60,9 @@ class SongRequest(BaseModel):
     genre: str | None = Field(None, description="A style id or alias; see GET /v1/styles")
     mood: Annotated[str, Field(max_length=100)] | None = None
     bpm: Annotated[float, Field(ge=40, le=240)] | None = None
-    key: str | None = Field(None, description="Tonic and optional mode, e.g. 'E minor', 'F#m', 'Bb'")
+    key: str | None = Field(
+        None, description="Tonic and optional mode, e.g. 'E minor', 'F#m', 'Bb'"
+    )
     mode: Mode | None = None
     time_signature: TimeSignature | None = None
     duration: float | None = Field(
@@ -70,7 +72,9 @@ class SongRequest(BaseModel):
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
     format: AudioFormat = AudioFormat.WAV
     sample_rate: SampleRate = 44100
-    instruments: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=16)] = []
+    instruments: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=16)
+    ] = []
 
     @field_validator("genre")
     @classmethod
@@ -81,7 +85,9 @@ class SongRequest(BaseModel):
 
         style = default_catalog().find(value)
         if style is None:
-            raise ValueError(f"unknown genre {value!r}; choose one of: {', '.join(default_catalog().ids())}")
+            raise ValueError(
+                f"unknown genre {value!r}; choose one of: {', '.join(default_catalog().ids())}"
+            )
         return style.id
 
     @field_validator("key")
@@ -92,7 +98,9 @@ class SongRequest(BaseModel):
         try:
             return Key.parse(value).name
         except ValueError:
-            raise ValueError(f"not a key: {value!r} (e.g. 'E minor', 'F#m', 'Bb major', 'D dorian')") from None
+            raise ValueError(
+                f"not a key: {value!r} (e.g. 'E minor', 'F#m', 'Bb major', 'D dorian')"
+            ) from None
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -101,7 +109,9 @@ class SongRequest(BaseModel):
             return None
         seconds = parse_duration_s(value)
         if not (MIN_DURATION_S <= seconds <= MAX_DURATION_S):
-            raise ValueError(f"duration must be between 30 s and 10 min (0:30–10:00), not {seconds:g} s")
+            raise ValueError(
+                f"duration must be between 30 s and 10 min (0:30–10:00), not {seconds:g} s"
+            )
         return seconds
 
     @field_validator("structure", mode="before")

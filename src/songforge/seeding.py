@@ -8,6 +8,6 @@ import numpy as np
 
 
 def rng_for(seed: int, *names: str) -> np.random.Generator:
-    """A generator for the stream named ``names`` under ``seed`` (stable across runs and versions)."""
+    """The generator for the stream ``names`` under ``seed`` (stable across runs and versions)."""
     words = [seed & 0xFFFFFFFF] + [zlib.crc32(name.encode("utf-8")) for name in names]
     return np.random.default_rng(np.random.SeedSequence(words))

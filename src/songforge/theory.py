@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# Conventional tonic spellings: Db major but C# minor, Ab major but G# minor.
+MAJOR_TONIC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
@@ -58,7 +61,8 @@ _MODE_WORDS: dict[str, Mode] = {
 
 KEY_PATTERN = re.compile(
     r"^(?P<letter>[A-Ga-g])(?P<accidental>[#b]?)\s*"
-    r"(?P<mode>harmonic minor|major|minor|maj|min|m|ionian|aeolian|dorian|phrygian|lydian|mixolydian)?$",
+    r"(?P<mode>harmonic minor|major|minor|maj|min|m|ionian|aeolian|dorian|phrygian|lydian"
+    r"|mixolydian)?$",
     re.IGNORECASE,
 )
 
@@ -93,7 +97,8 @@ class Key:
 
     @property
     def name(self) -> str:
-        return f"{PITCH_CLASS_NAMES[self.tonic_pc]} {self.mode.value.replace('_', ' ')}"
+        names = MINOR_TONIC_NAMES if self.mode.is_minor else MAJOR_TONIC_NAMES
+        return f"{names[self.tonic_pc]} {self.mode.value.replace('_', ' ')}"
 
     def scale_pitch_classes(self) -> tuple[int, ...]:
         return tuple((self.tonic_pc + i) % 12 for i in self.mode.intervals)
@@ -145,7 +150,7 @@ class TimeSignature(StrEnum):
     @property
     def steps_per_bar(self) -> int:
         """Sixteenth-note grid steps in a bar (drum patterns are written on this grid)."""
-        return int(round(self.beats_per_bar * 4))
+        return round(self.beats_per_bar * 4)
 
     @property
     def pulse_beats(self) -> float:

@@ -129,7 +129,9 @@ class Chord:
 
     @property
     def symbol(self) -> str:
-        suffix = {ChordQuality.MAJOR: "", ChordQuality.MINOR: "m"}.get(self.quality, self.quality.value)
+        suffix = {ChordQuality.MAJOR: "", ChordQuality.MINOR: "m"}.get(
+            self.quality, self.quality.value
+        )
         text = PITCH_CLASS_NAMES[self.root_pc] + suffix
         if self.bass_pc is not None and self.bass_pc != self.root_pc:
             text += "/" + PITCH_CLASS_NAMES[self.bass_pc]

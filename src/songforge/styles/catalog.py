@@ -64,7 +64,9 @@ class StyleCatalog:
         """Like :meth:`find` but raises :class:`UnknownStyle` naming the choices."""
         style = self.find(name)
         if style is None:
-            raise UnknownStyle("genre", f"unknown genre {name!r}; choose one of: {', '.join(self.ids())}")
+            raise UnknownStyle(
+                "genre", f"unknown genre {name!r}; choose one of: {', '.join(self.ids())}"
+            )
         return style
 
     def aliases(self) -> dict[str, str]:

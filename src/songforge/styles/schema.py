@@ -143,7 +143,11 @@ class InstrumentSpec(_Frozen):
     def _has_a_sound(self) -> InstrumentSpec:
         if self.synth is None and self.synth_kit is None:
             raise ValueError("an instrument needs a synth patch or a synth kit as fallback")
-        if self.source is SoundSource.SOUNDFONT and self.gm_program is None and self.gm_drum_kit is None:
+        if (
+            self.source is SoundSource.SOUNDFONT
+            and self.gm_program is None
+            and self.gm_drum_kit is None
+        ):
             raise ValueError("a soundfont instrument needs gm_program or gm_drum_kit")
         return self
 
@@ -241,23 +245,52 @@ class PartSpec(_Frozen):
         }.get(self.role)
         if allowed is None:
             if self.pattern is not None:
-                raise ValueError(f"role {self.role.value} takes no pattern (grooves say what drums play)")
+                raise ValueError(
+                    f"role {self.role.value} takes no pattern (grooves say what drums play)"
+                )
             return self
         if self.pattern is None:
-            raise ValueError(f"role {self.role.value} needs a pattern: one of {[m.value for m in allowed]}")
+            raise ValueError(
+                f"role {self.role.value} needs a pattern: one of {[m.value for m in allowed]}"
+            )
         if self.pattern not in {m.value for m in allowed}:
             raise ValueError(
-                f"pattern {self.pattern!r} is not a {allowed.__name__}: {[m.value for m in allowed]}"
+                f"pattern {self.pattern!r} is not a {allowed.__name__}: "
+                f"{[m.value for m in allowed]}"
             )
-        if self.pitch_range is not None and not (0 <= self.pitch_range[0] < self.pitch_range[1] <= 127):
+        if self.pitch_range is not None and not (
+            0 <= self.pitch_range[0] < self.pitch_range[1] <= 127
+        ):
             raise ValueError("pitch_range must be (low, high) MIDI pitches with low < high")
         return self
 
 
 DrumVoiceName = Literal[
-    "kick", "snare", "clap", "rim", "hat_closed", "hat_open", "hat_pedal", "ride", "ride_bell",
-    "crash", "china", "splash", "tom_high", "tom_mid", "tom_low", "shaker", "tambourine",
-    "cowbell", "conga_high", "conga_low", "bongo", "timpani", "taiko", "snap", "vinyl_hit",
+    "kick",
+    "snare",
+    "clap",
+    "rim",
+    "hat_closed",
+    "hat_open",
+    "hat_pedal",
+    "ride",
+    "ride_bell",
+    "crash",
+    "china",
+    "splash",
+    "tom_high",
+    "tom_mid",
+    "tom_low",
+    "shaker",
+    "tambourine",
+    "cowbell",
+    "conga_high",
+    "conga_low",
+    "bongo",
+    "timpani",
+    "taiko",
+    "snap",
+    "vinyl_hit",
 ]
 
 
@@ -287,7 +320,9 @@ class DrumSpec(_Frozen):
     grooves: dict[str, Groove]
     section_grooves: dict[SectionKind, str]  # section kind → groove name; missing → "main"
     fills: tuple[Groove, ...] = ()  # one-bar fills replacing a section's last bar
-    fill_every_bars: int = 8  # a fill at the end of each phrase of this many bars, and at section ends
+    fill_every_bars: int = (
+        8  # a fill at the end of each phrase of this many bars, and at section ends
+    )
     humanize_ms: Annotated[float, Field(ge=0.0, le=60.0)] = 6.0  # shared kit drift
     velocity_spread: Annotated[int, Field(ge=0, le=30)] = 10
     crash_on_section_start: bool = True
