@@ -290,7 +290,7 @@ def explain(
             data = dataclasses.asdict(interpretation)
             out.print_json(json.dumps(data, default=str))
         else:
-            out.print(explain_text(interpretation), highlight=False)
+            out.print(explain_text(interpretation), highlight=False, markup=False)
 
 
 @app.command()

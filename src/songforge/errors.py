@@ -109,3 +109,70 @@ class QuotaExceeded(SongforgeError):
     def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+# --- service errors (jobs, storage, API) -------------------------------------------------
+
+
+class Unauthorized(SongforgeError):
+    """No API key, or one that is unknown or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(SongforgeError):
+    """The key is valid but may not do this (e.g. admin-only routes)."""
+
+    code = "forbidden"
+
+
+class Conflict(SongforgeError):
+    """The request conflicts with the current state of a resource."""
+
+    code = "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    """An Idempotency-Key was reused with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class NotReady(Conflict):
+    """The job has not produced this output (yet, or at all)."""
+
+    code = "not_ready"
+
+
+class RangeNotSatisfiable(SongforgeError):
+    """An HTTP Range lies outside the file; ``size_bytes`` is the file's length."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, message: str, size_bytes: int) -> None:
+        super().__init__(message)
+        self.size_bytes = size_bytes
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body exceeds the configured limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The request body is not JSON."""
+
+    code = "unsupported_media_type"
+
+
+class UnsafeCallbackUrl(InvalidRequest):
+    """A webhook callback URL is not http(s) or points at a private, loopback or local address."""
+
+    code = "unsafe_callback_url"
+
+
+class LeaseLost(SongforgeError):
+    """A worker's lease on a job expired or was taken over; it must stop writing."""
+
+    code = "lease_lost"

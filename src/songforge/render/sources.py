@@ -1,21 +1,201 @@
-"""CONTRACT (render helper fills in): a Part of notes → a dry stereo signal."""
+"""CONTRACT: a Part of notes → a dry signal from its sound source (built-in synth or SoundFont).
+
+Each part plays on a General MIDI SoundFont when its instrument asks for one and a font is
+given, else on the built-in synthesizer. Parts render independently (their own seeded noise),
+so the result does not depend on which worker rendered which part or in what order.
+
+Two cores are used by splitting the parts into two lanes of similar cost: this process renders
+one, a forked helper process the other, writing straight into shared memory (no pickling of
+stems). A process, not a thread, because the SoundFont player holds the GIL. Where fork is not
+available, or the helper fails, the parts render here (threads, or in order) with the same
+result."""
 
 from __future__ import annotations
 
+import mmap
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from songforge.compose.score import Part
+from songforge.errors import RenderError, SongforgeError, SoundFontError
+from songforge.render.soundfont import load_soundfont, render_soundfont_part
+from songforge.render.synth import render_synth_part
+from songforge.render.synth.part import HOLD_GRID_S
+from songforge.styles.schema import SoundSource
+
+PART_PEAK = 0.5  # every rendered part peaks at −6 dBFS (0.5); the mixer sets the levels
+MAX_WORKERS = 2  # lanes: this process plus one helper
+_MIN_PARALLEL_COST = 0.15  # below this estimated cost (≈ seconds) a helper is not worth forking
+_ERRORS: dict[str, type[SongforgeError]] = {
+    "SoundFontError": SoundFontError,
+    "RenderError": RenderError,
+}
 
 
 class PartRenderer(Protocol):
-    """Turns one part into audio: float32 array shaped (2, round(total_s * sample_rate_hz))."""
+    """Turns one part into audio: float32 (channels, round(total_s * sample_rate_hz)), channels
+    1 for a mono source (the built-in synth) or 2 for a stereo one (SoundFont)."""
 
     def render(
         self, part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int
     ) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SynthRenderer:
+    """The built-in synthesizer as a :class:`PartRenderer` (mono, peak at −6 dBFS)."""
+
+    def render(
+        self, part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int
+    ) -> np.ndarray:
+        return render_part(part, tempo_bpm, total_s, sample_rate_hz, None)
+
+
+@dataclass(frozen=True, slots=True)
+class SoundFontRenderer:
+    """A SoundFont as a :class:`PartRenderer` (stereo, peak at −6 dBFS); parts that do not ask
+    for the font, or whose preset it lacks, fall back to the synth."""
+
+    soundfont: Path
+
+    def render(
+        self, part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int
+    ) -> np.ndarray:
+        return render_part(part, tempo_bpm, total_s, sample_rate_hz, self.soundfont)
+
+
+def uses_soundfont(part: Part, soundfont: Path | None) -> bool:
+    """Whether ``part`` plays on the SoundFont (it asks for one and one is given)."""
+    return soundfont is not None and part.instrument.source is SoundSource.SOUNDFONT
+
+
+def render_part(
+    part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int, soundfont: Path | None
+) -> np.ndarray:
+    """One part, dry, peak at :data:`PART_PEAK` (silence stays silent): float32 (1, n) from
+    the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz)."""
+    if tempo_bpm <= 0 or sample_rate_hz <= 0:
+        raise RenderError(
+            f"tempo and sample rate must be positive (got {tempo_bpm}, {sample_rate_hz})"
+        )
+    audio: np.ndarray | None = None
+    if soundfont is not None and uses_soundfont(part, soundfont):
+        audio = render_soundfont_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+    if audio is None:
+        audio = render_synth_part(part, tempo_bpm, total_s, sample_rate_hz)
+    return normalise_part(audio, part.name)
+
+
+def normalise_part(audio: np.ndarray, part_name: str) -> np.ndarray:
+    """Scale so the peak sits at :data:`PART_PEAK`; refuse NaN or infinity."""
+    if audio.size == 0:
+        return audio.astype(np.float32, copy=False)
+    peak = float(max(audio.max(), -audio.min()))
+    if not np.isfinite(peak):
+        raise RenderError(f"part {part_name!r} rendered to non-finite audio")
+    if peak > 0.0:
+        audio *= np.float32(PART_PEAK / peak)
+    return audio.astype(np.float32, copy=False)
+
+
+def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> float:
+    """A rough render time in seconds, to balance the lanes. The synth pays per distinct note
+    (notes are cached); the SoundFont pays per sounding voice-second."""
+    seconds_per_beat = 60.0 / tempo_bpm
+    if uses_soundfont(part, soundfont):
+        return 0.002 * sum(min(n.duration_beats * seconds_per_beat, 8.0) + 1.5 for n in part.notes)
+    if part.is_drums or part.instrument.synth is None:
+        distinct_hits = {(n.pitch, n.velocity * 3 // 128) for n in part.notes}
+        return 0.012 * len(distinct_hits) + 2e-5 * len(part.notes)
+    distinct = {
+        (n.pitch, round(n.duration_beats * seconds_per_beat / HOLD_GRID_S), n.velocity // 32)
+        for n in part.notes
+    }
+    held_s = sum(hold * HOLD_GRID_S + 0.7 for _, hold, _ in distinct)
+    return 0.003 * held_s + 5e-5 * len(part.notes)
+
+
+def _split_lanes(costs: list[float], lanes: int) -> list[list[int]]:
+    """Longest-processing-time-first: each part, biggest first, to the least-loaded lane."""
+    loads = [0.0] * lanes
+    assigned: list[list[int]] = [[] for _ in range(lanes)]
+    for index in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+        lane = min(range(lanes), key=lambda j: (loads[j], j))
+        loads[lane] += costs[index]
+        assigned[lane].append(index)
+    return assigned
+
+
+RenderOne = Callable[[Part], np.ndarray]
+
+
+class _HelperLane:
+    """Parts rendered by a forked child into an anonymous shared mapping it inherits."""
+
+    def __init__(self, parts: list[Part], render_one: RenderOne, n_samples: int) -> None:
+        self.parts = parts
+        self.n_samples = n_samples
+        self.slot_bytes = 2 * n_samples * 4  # room for a stereo part
+        self.shared = mmap.mmap(-1, max(1, self.slot_bytes * len(parts)))
+        context = multiprocessing.get_context("fork")
+        self.reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=self._child, args=(render_one, writer), name="songforge-render", daemon=True
+        )
+        self.process.start()
+        writer.close()
+
+    def _slot(self, index: int, channels: int) -> np.ndarray:
+        count = channels * self.n_samples
+        view = np.frombuffer(self.shared, np.float32, count, index * self.slot_bytes)
+        return view.reshape(channels, self.n_samples)
+
+    def _child(self, render_one: RenderOne, writer: Any) -> None:
+        try:
+            channels = []
+            for index, part in enumerate(self.parts):
+                audio = render_one(part)
+                self._slot(index, audio.shape[0])[:] = audio
+                channels.append(audio.shape[0])
+            writer.send(("ok", channels))
+        except SongforgeError as exc:
+            writer.send(("error", type(exc).__name__, exc.message))
+        except Exception as exc:  # the parent re-renders these parts and meets it itself
+            writer.send(("crash", type(exc).__name__, str(exc)))
+        finally:
+            writer.close()
+
+    def collect(self, render_one: RenderOne) -> list[np.ndarray]:
+        """The child's parts; rendered here instead if the child died or crashed."""
+        try:
+            message = self.reader.recv()
+        except EOFError:
+            message = ("crash", "EOFError", "the render helper exited without a result")
+        finally:
+            self.reader.close()
+            self.process.join()
+        try:
+            if message[0] == "ok":
+                return [self._slot(i, ch).copy() for i, ch in enumerate(message[1])]
+            if message[0] == "error":
+                raise _ERRORS.get(message[1], RenderError)(message[2])
+            return [render_one(part) for part in self.parts]
+        finally:
+            self.shared.close()
+
+
+def _can_fork() -> bool:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    return not multiprocessing.current_process().daemon  # daemons may not have children
 
 
 def render_parts(
@@ -25,6 +205,37 @@ def render_parts(
     sample_rate_hz: int,
     soundfont: Path | None,
 ) -> dict[str, np.ndarray]:
-    """Render every part with the source its style asks for (SoundFont when one is available
-    and the part asks for it, else the built-in synth). Dry, unpanned, float32 (2, n)."""
-    raise NotImplementedError
+    """Render every part with the source its style asks for: the SoundFont when ``soundfont``
+    is given and the part's instrument asks for it (falling back to the synth if the font
+    lacks its preset), else the built-in synth. ``soundfont=None`` means synth only.
+
+    Each value is dry (no reverb, pan or master), unpanned float32 shaped (channels, n) with
+    n = round(total_s × sample_rate_hz): 1 channel from the synth, 2 from the SoundFont, peak
+    at −6 dBFS (silent parts stay zero). Uses up to two cores; the bytes never depend on how
+    the work was scheduled. Raises SoundFontError if ``soundfont`` is given but unusable."""
+    names = [part.name for part in parts]
+    if len(set(names)) != len(names):
+        raise RenderError(f"part names must be unique: {names}")
+    if soundfont is not None and any(uses_soundfont(part, soundfont) for part in parts):
+        load_soundfont(soundfont)  # fail early with the font's own error; children inherit it
+
+    def render_one(part: Part) -> np.ndarray:
+        return render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+
+    costs = [estimated_cost_s(part, tempo_bpm, soundfont) for part in parts]
+    lanes = max(1, min(MAX_WORKERS, len(parts), os.cpu_count() or 1))
+    if lanes == 1 or sum(costs) < _MIN_PARALLEL_COST:
+        return {part.name: render_one(part) for part in parts}
+    mine, theirs = _split_lanes(costs, 2)
+    rendered: dict[int, np.ndarray] = {}
+    if _can_fork() and threading.current_thread() is threading.main_thread():
+        n_samples = max(0, round(total_s * sample_rate_hz))
+        helper = _HelperLane([parts[i] for i in theirs], render_one, n_samples)
+        for index in mine:
+            rendered[index] = render_one(parts[index])
+        rendered.update(zip(theirs, helper.collect(render_one), strict=True))
+    else:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="songforge-render") as pool:
+            futures = {i: pool.submit(render_one, parts[i]) for i in mine + theirs}
+            rendered = {i: future.result() for i, future in futures.items()}
+    return {parts[i].name: rendered[i] for i in range(len(parts))}

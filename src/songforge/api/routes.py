@@ -1,0 +1,285 @@
+"""The HTTP routes. Each handler reads its inputs, calls one service method and shapes the
+answer; rules live in the service, errors become statuses in ``api.errors``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import Response, StreamingResponse
+
+from songforge.api import schemas
+from songforge.api.events import job_events
+from songforge.api.ranges import blob_response
+from songforge.api.responses import JSON
+from songforge.jobs.model import JobStatus
+from songforge.request import AudioFormat, SongRequest
+from songforge.service.core import Principal, SongService, styles
+from songforge.service.views import iso, job_view, webhook_attempt_view
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sfk_...`")
+
+
+async def get_service(request: Request) -> SongService:
+    service: SongService = request.app.state.service
+    return service
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    service: SongService = request.app.state.service
+    return service.authenticate(credentials.credentials if credentials else None)
+
+
+Svc = Annotated[SongService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+JobId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", description="A job id (32 hex digits)", examples=["0" * 32])
+]
+Part = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="A stem name")]
+
+songs = APIRouter(prefix="/v1", tags=["songs"])
+ops = APIRouter(tags=["operations"])
+
+
+@songs.post(
+    "/songs",
+    status_code=202,
+    response_model=schemas.JobView,
+    responses=schemas.errors(400, 409, 413, 415, extra={200: {"model": schemas.JobView, "description": "Cached or replayed"}}),
+    summary="Queue a song",
+)
+async def submit_song(
+    song: SongRequest,
+    service: Svc,
+    caller: Caller,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=255,
+               description="Retrying with the same key returns the same job"),
+    ] = None,  # fmt: skip
+    callback_url: Annotated[
+        str | None,
+        Header(alias="Songforge-Callback-Url", min_length=1, max_length=2048,
+               description="Where to POST the signed song.succeeded/failed/cancelled event"),
+    ] = None,  # fmt: skip
+) -> Response:
+    """Takes exactly the engine's SongRequest. Answers 202 with the queued job and a Location
+    header; 200 when the song came from the cache (`cached: true`) or the Idempotency-Key was
+    seen before (`Idempotent-Replayed: true`)."""
+    if callback_url is None:
+        submission = service.submit(caller, song, idempotency_key=idempotency_key)
+    else:  # the SSRF check resolves the host name: keep DNS off the event loop
+        submission = await run_in_threadpool(
+            service.submit, caller, song, callback_url=callback_url, idempotency_key=idempotency_key
+        )
+    view = job_view(submission.job)
+    headers = {"Location": view["links"]["self"]}
+    if not submission.created:
+        headers["Idempotent-Replayed"] = "true"
+    status = 202 if submission.created and submission.job.status.active else 200
+    return JSON(view, status_code=status, headers=headers)
+
+
+@songs.get("/songs", response_model=schemas.JobList, responses=schemas.errors(), summary="My jobs")
+async def list_songs(
+    service: Svc,
+    caller: Caller,
+    status: Annotated[list[JobStatus] | None, Query(description="Only these statuses")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of a page")] = None,
+) -> Response:
+    """The caller's jobs, newest first."""
+    page = service.list_jobs(caller, statuses=status, limit=limit, cursor=cursor)
+    return JSON({"items": [job_view(j) for j in page.jobs], "next_cursor": page.next_cursor})
+
+
+@songs.get(
+    "/songs/{job_id}",
+    response_model=schemas.JobView,
+    responses=schemas.errors(404),
+    summary="A job's status, progress, error, links and song metadata",
+)
+async def get_song(job_id: JobId, service: Svc, caller: Caller) -> Response:
+    return JSON(job_view(service.get(caller, job_id)))
+
+
+@songs.delete(
+    "/songs/{job_id}",
+    response_model=schemas.JobView,
+    responses=schemas.errors(404, extra={
+        202: {"model": schemas.JobView, "description": "Running: it stops at the next stage"},
+        204: {"description": "Finished: the job and its files are deleted"},
+    }),
+    summary="Cancel a queued or running job, or delete a finished one",
+)
+async def delete_song(job_id: JobId, service: Svc, caller: Caller) -> Response:
+    job = await run_in_threadpool(service.cancel_or_delete, caller, job_id)
+    if job is None:
+        return Response(status_code=204)
+    return JSON(job_view(job), status_code=202 if job.status.active else 200)
+
+
+_FILE: schemas.Responses = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+    206: {"content": {"application/octet-stream": {}}, "description": "A byte range"},
+    304: {"description": "Not modified (If-None-Match)"},
+}
+
+
+@songs.head("/songs/{job_id}/audio", include_in_schema=False)
+@songs.get(
+    "/songs/{job_id}/audio",
+    response_class=Response,
+    responses=schemas.errors(404, 409, 416, extra=_FILE),
+    summary="The song (byte ranges, ETag); ?format= transcodes once and caches",
+)
+def get_audio(
+    request: Request,
+    job_id: JobId,
+    service: Svc,
+    caller: Caller,
+    format: Annotated[AudioFormat | None, Query(description="Default: the requested format")] = None,
+) -> Response:
+    ref = service.audio(caller, job_id, format)
+    suffix = ref.key.rsplit(".", 1)[-1]
+    return blob_response(request, service, ref, f"{job_id}.{suffix}")
+
+
+@songs.head("/songs/{job_id}/stems/{part}", include_in_schema=False)
+@songs.get(
+    "/songs/{job_id}/stems/{part}",
+    response_class=Response,
+    responses=schemas.errors(404, 409, 416, extra=_FILE),
+    summary="One processed stem",
+)
+async def get_stem(
+    request: Request, job_id: JobId, part: Part, service: Svc, caller: Caller
+) -> Response:
+    ref = service.stem(caller, job_id, part)
+    suffix = ref.key.rsplit(".", 1)[-1]
+    return blob_response(request, service, ref, f"{job_id}-{part}.{suffix}")
+
+
+@songs.head("/songs/{job_id}/midi", include_in_schema=False)
+@songs.get(
+    "/songs/{job_id}/midi",
+    response_class=Response,
+    responses=schemas.errors(404, 409, 416, extra=_FILE),
+    summary="The arrangement as a MIDI file",
+)
+async def get_midi(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
+    return blob_response(request, service, service.midi(caller, job_id), f"{job_id}.mid")
+
+
+@songs.get(
+    "/songs/{job_id}/metadata",
+    response_class=Response,
+    responses=schemas.errors(404, 409, extra={200: {"content": {"application/json": {}}, "description": "The metadata sheet"}}),
+    summary="The full metadata sheet (with the audio file's sha256)",
+)
+async def get_metadata(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
+    ref = service.metadata(caller, job_id)
+    return blob_response(request, service, ref, f"{job_id}.json")
+
+
+@songs.get(
+    "/songs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses=schemas.errors(404, extra={200: {"content": {"text/event-stream": {}}, "description": "SSE progress"}}),
+    summary="Progress as server-sent events until the job finishes",
+)
+async def song_events(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
+    service.get(caller, job_id)  # 404 before the stream starts
+    interval_s: float = request.app.state.events_interval_s
+    return StreamingResponse(
+        job_events(request, service, caller, job_id, interval_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@songs.get(
+    "/songs/{job_id}/webhooks",
+    response_model=schemas.WebhookAttemptList,
+    responses=schemas.errors(404),
+    summary="Every delivery attempt of this job's webhook",
+)
+async def song_webhooks(job_id: JobId, service: Svc, caller: Caller) -> Response:
+    attempts = service.webhook_attempts(caller, job_id)
+    return JSON({"items": [webhook_attempt_view(a) for a in attempts]})
+
+
+@songs.get(
+    "/songs/{job_id}/attempts",
+    response_model=schemas.AttemptList,
+    responses=schemas.errors(404),
+    summary="Every worker attempt at this job",
+)
+async def song_attempts(job_id: JobId, service: Svc, caller: Caller) -> Response:
+    items: list[dict[str, Any]] = [
+        {
+            "attempt": a.attempt,
+            "worker_id": a.worker_id,
+            "started_at": iso(a.started_at),
+            "ended_at": iso(a.ended_at),
+            "outcome": a.outcome.value,
+            "error": a.error.to_dict() if a.error else None,
+        }
+        for a in service.attempts_of(caller, job_id)
+    ]
+    return JSON({"items": items})
+
+
+_STYLES: list[dict[str, Any]] = []
+
+
+@songs.get("/styles", response_model=schemas.StyleList, summary="The installed styles (genres)")
+async def list_styles() -> Response:
+    if not _STYLES:
+        _STYLES.extend(styles())
+    return JSON({"items": _STYLES})
+
+
+@songs.get(
+    "/admin/usage",
+    response_model=schemas.UsageList,
+    responses=schemas.errors(403),
+    summary="Jobs and audio seconds per key (admin keys only)",
+    tags=["admin"],
+)
+async def admin_usage(service: Svc, caller: Caller) -> Response:
+    return JSON({"items": service.usage(caller)})
+
+
+@ops.get("/healthz", response_model=schemas.Health, summary="The process is up")
+async def healthz() -> Response:
+    return JSON({"status": "ok"})
+
+
+@ops.get(
+    "/readyz",
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.ErrorBody}},
+    summary="The stores are reachable",
+)
+async def readyz(service: Svc) -> Response:
+    service.ready()
+    return JSON({"status": "ready"})
+
+
+@ops.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+    summary="Prometheus metrics",
+)
+async def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    body = await run_in_threadpool(generate_latest, request.app.state.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,422 @@
+"""Bass lines locked to the kick and the harmony: every :class:`BassPattern`, each with the
+chord's root on its changes (a drone holds a common tone instead) and approach notes into them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from songforge.compose.context import PartContext, Span, note
+from songforge.compose.pitch import fold_into, lowest_at_or_above
+from songforge.compose.rhythm import (
+    EIGHTH_BEATS,
+    SIXTEENTH_BEATS,
+    grid,
+    is_strong,
+    on_pulse,
+)
+from songforge.compose.score import Chord, Note
+from songforge.compose.timeline import ChordSegment
+from songforge.styles.schema import BassPattern
+
+_EPS = 1e-6
+LEGATO = 0.92
+STACCATO = 0.45
+BassWriter = Callable[[PartContext, Span, np.random.Generator], list[Note]]
+
+
+def root_pitch(ctx: PartContext, pc: int) -> int:
+    return fold_into(lowest_at_or_above(pc, ctx.low), ctx.low, ctx.high)
+
+
+def above(ctx: PartContext, pitch: int, semitones: int) -> int:
+    """``pitch`` + ``semitones`` if that stays in range, else the same class an octave lower."""
+    up = pitch + semitones
+    return up if up <= ctx.high else max(ctx.low, up - 12)
+
+
+def approach(ctx: PartContext, target: int, origin: int) -> int:
+    """A chromatic neighbour leading into ``target`` from the side ``origin`` is on."""
+    pitch = target - 1 if origin <= target else target + 1
+    return fold_into(pitch, ctx.low, ctx.high)
+
+
+def _on_pulse(ctx: PartContext, t: float) -> bool:
+    return on_pulse(t, ctx.meter)
+
+
+def _accent(ctx: PartContext, t: float) -> float:
+    return 1.08 if _on_pulse(ctx, t) else 0.94
+
+
+def _segments(ctx: PartContext, span: Span, merge: bool = False) -> list[ChordSegment]:
+    return ctx.timeline.segments(span.start_beat, span.end_beat, merge)
+
+
+def _repeated(
+    ctx: PartContext, span: Span, rng: np.random.Generator, step: float, chance: float = 0.6
+) -> list[Note]:
+    """The root on a grid, with an approach note on the last hit before a chord change."""
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        points = list(grid(seg.start_beat, seg.end_beat, step))
+        for j, t in enumerate(points):
+            pitch = root
+            if (
+                j == len(points) - 1
+                and j > 0
+                and seg.changes_next
+                and seg.next_chord
+                and rng.random() < chance
+            ):
+                pitch = approach(ctx, root_pitch(ctx, seg.next_chord.bass), root)
+            notes.append(note(t, step * LEGATO, pitch, ctx.velocity(span.energy, _accent(ctx, t))))
+    return notes
+
+
+def root_eighths(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    step = 1.0 if span.energy < 0.35 or ctx.half_time else EIGHTH_BEATS
+    return _repeated(ctx, span, rng, step)
+
+
+def root_quarters(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    return _repeated(ctx, span, rng, ctx.meter.pulse_beats, chance=0.5)
+
+
+def root_fifth(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """Boom-chick: root and fifth alternating on the strong beats."""
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        points = [seg.start_beat] + [
+            t
+            for t in grid(seg.start_beat + _EPS, seg.end_beat, ctx.meter.pulse_beats)
+            if is_strong(t, ctx.meter)
+        ]
+        for k, t in enumerate(sorted(set(points))):
+            pitch = root if k % 2 == 0 else above(ctx, root, 7)
+            notes.append(
+                note(
+                    t,
+                    ctx.meter.pulse_beats * LEGATO,
+                    pitch,
+                    ctx.velocity(span.energy, _accent(ctx, t)),
+                )
+            )
+    return notes
+
+
+def _offbeat_points(ctx: PartContext, start: float, end: float) -> list[float]:
+    if ctx.meter.pulse_beats > 1:
+        return [t for t in grid(start, end, EIGHTH_BEATS) if not _on_pulse(ctx, t)]
+    return list(grid(start, end, 1.0, EIGHTH_BEATS))
+
+
+def offbeat_eighths(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        for k, t in enumerate(_offbeat_points(ctx, seg.start_beat, seg.end_beat)):
+            pitch = above(ctx, root, 12) if span.energy >= 0.8 and k % 2 else root
+            notes.append(note(t, EIGHTH_BEATS * 0.8, pitch, ctx.velocity(span.energy)))
+    return notes
+
+
+def rolling_sixteenths(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """Sixteenths around the kick (the beat itself is left to it)."""
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        for t in grid(seg.start_beat, seg.end_beat, SIXTEENTH_BEATS):
+            if abs(t - round(t)) < _EPS and (ctx.meter.pulse_beats == 1 or _on_pulse(ctx, t)):
+                continue
+            third = round((t % 1.0) / SIXTEENTH_BEATS) == 3 and span.energy >= 0.75
+            pitch = above(ctx, root, 12) if third else root
+            notes.append(note(t, SIXTEENTH_BEATS * 0.8, pitch, ctx.velocity(span.energy, 0.95)))
+    return notes
+
+
+def octave_pulse(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        for t in grid(seg.start_beat, seg.end_beat, EIGHTH_BEATS):
+            up = round(t / EIGHTH_BEATS) % 2 == 1
+            pitch = above(ctx, root, 12) if up else root
+            notes.append(
+                note(t, EIGHTH_BEATS * 0.85, pitch, ctx.velocity(span.energy, 0.92 if up else 1.05))
+            )
+    return notes
+
+
+# (offset in the bar, interval above the root, length) — pop/funk syncopations
+_SYNCOPATED = (
+    ((0.0, 0, 0.75), (0.75, 0, 0.5), (1.5, 7, 0.5), (2.5, 0, 0.5), (3.0, 12, 0.5), (3.5, 7, 0.5)),
+    ((0.0, 0, 1.0), (1.5, 0, 0.5), (2.0, 7, 0.5), (2.75, 12, 0.5), (3.5, 0, 0.5)),
+    ((0.0, 0, 0.5), (0.75, 0, 0.25), (1.5, 12, 0.5), (2.5, 7, 0.5), (3.25, 0, 0.5)),
+)
+
+
+def _bar_figure(
+    ctx: PartContext,
+    span: Span,
+    figure: tuple[tuple[float, int, float], ...],
+    ghost_velocity: float = 0.45,
+) -> list[Note]:
+    """Repeat a one-bar figure of (offset, interval, length) over the span, on each bar's chord;
+    an interval of -1 marks a ghost note on the root."""
+    notes = []
+    bar = ctx.bar_beats
+    for bar_start in grid(span.start_beat, span.end_beat, bar, span.start_beat % bar):
+        for offset, interval, length in figure:
+            t = bar_start + offset
+            if offset >= bar - _EPS or t >= span.end_beat - _EPS:
+                continue
+            root = root_pitch(ctx, ctx.timeline.chord_at(t).bass)
+            if interval < 0:
+                notes.append(note(t, length, root, ctx.velocity(span.energy, ghost_velocity)))
+            else:
+                accent = 1.12 if offset == 0 else 0.96
+                notes.append(
+                    note(t, length, above(ctx, root, interval), ctx.velocity(span.energy, accent))
+                )
+    return notes
+
+
+def syncopated(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    return _bar_figure(ctx, span, _SYNCOPATED[int(rng.integers(len(_SYNCOPATED)))])
+
+
+def _funk_figure(rng: np.random.Generator) -> tuple[tuple[float, int, float], ...]:
+    """'The one' accented, then a seeded spray of sixteenth pops, fifths, sevenths and ghosts."""
+    figure: list[tuple[float, int, float]] = [(0.0, 0, 0.4)]
+    for offset in (0.75, 1.0, 1.5, 1.75, 2.25, 2.5, 3.0, 3.25, 3.75):
+        roll = rng.random()
+        if roll < 0.35:
+            interval = int(rng.choice([0, 12, 7, 10]))
+            figure.append((offset, interval, 0.2))
+        elif roll < 0.6:
+            figure.append((offset, -1, 0.1))
+    return tuple(figure)
+
+
+def funk_sixteenths(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    return _bar_figure(ctx, span, _funk_figure(rng))
+
+
+def _chord_tones_in_range(ctx: PartContext, chord: Chord) -> list[int]:
+    return [p for p in range(ctx.low, ctx.high + 1) if p % 12 in chord.pitch_classes]
+
+
+def walking(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """Quarter notes: the root, chord tones heading for the next root, a chromatic approach."""
+    notes = []
+    step = ctx.meter.pulse_beats
+    prev: int | None = None
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        if prev is not None and abs(root - 12 - prev) < abs(root - prev) and root - 12 >= ctx.low:
+            root -= 12
+        points = list(grid(seg.start_beat, seg.end_beat, step))
+        nxt = seg.next_chord or seg.chord
+        target = root_pitch(ctx, nxt.bass)
+        tones = _chord_tones_in_range(ctx, seg.chord) or [root]
+        current = root
+        for k, t in enumerate(points):
+            if k == 0:
+                pitch = root
+            elif k == len(points) - 1:
+                pitch = approach(ctx, target, current)
+            else:
+                direction = 1 if target >= current else -1
+                ahead = [p for p in tones if 0 < (p - current) * direction <= 5]
+                pitch = (
+                    ahead[0]
+                    if direction > 0 and ahead
+                    else ahead[-1]
+                    if ahead
+                    else current + direction * 2
+                )
+            pitch = fold_into(pitch, ctx.low, ctx.high)
+            notes.append(
+                note(t, step * LEGATO, pitch, ctx.velocity(span.energy, 1.05 if k == 0 else 0.95))
+            )
+            current = pitch
+        prev = current
+    return notes
+
+
+def boogie(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """Eighths up and down 1-3-5-6-b7-6-5-3 of each chord."""
+    notes = []
+    for seg in _segments(ctx, span):
+        root = root_pitch(ctx, seg.chord.bass)
+        third = (
+            3 if 3 in seg.chord.quality.intervals and 4 not in seg.chord.quality.intervals else 4
+        )
+        shape = (0, third, 7, 9, 10, 9, 7, third)
+        for k, t in enumerate(grid(seg.start_beat, seg.end_beat, EIGHTH_BEATS)):
+            pitch = fold_into(root + shape[k % len(shape)], ctx.low, ctx.high)
+            notes.append(
+                note(t, EIGHTH_BEATS * LEGATO, pitch, ctx.velocity(span.energy, _accent(ctx, t)))
+            )
+    return notes
+
+
+def follow_kick(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """A note on every kick (and every chord change), held to the next: the 808 way."""
+    kicks = ctx.kicks_between(span.start_beat, span.end_beat)
+    if not kicks:
+        kicks = [
+            b + p
+            for b in grid(
+                span.start_beat, span.end_beat, ctx.bar_beats, span.start_beat % ctx.bar_beats
+            )
+            for p in (
+                0.0,
+                ctx.bar_beats * 0.625 if ctx.meter.pulse_beats == 1 else ctx.meter.pulse_beats,
+            )
+            if b + p < span.end_beat - _EPS
+        ]
+    changes = [seg.start_beat for seg in _segments(ctx, span)]
+    points = sorted({round(t, 6) for t in kicks + changes})
+    notes = []
+    for j, t in enumerate(points):
+        end = points[j + 1] if j + 1 < len(points) else span.end_beat
+        root = root_pitch(ctx, ctx.timeline.chord_at(t).bass)
+        offbeat = abs(t - round(t)) > _EPS
+        pitch = above(ctx, root, 12) if offbeat and rng.random() < 0.2 else root
+        notes.append(
+            note(t, min(end - t, 2.0) - 0.04, pitch, ctx.velocity(span.energy, _accent(ctx, t)))
+        )
+    return notes
+
+
+def sustained(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    return [
+        note(
+            seg.start_beat,
+            seg.duration_beats - 0.05,
+            root_pitch(ctx, seg.chord.bass),
+            ctx.velocity(span.energy),
+        )
+        for seg in _segments(ctx, span, merge=True)
+    ]
+
+
+def drone(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """Root and fifth held as a pedal while the harmony keeps the pedal tone."""
+    runs: list[tuple[float, float, int]] = []
+    for seg in _segments(ctx, span, merge=True):
+        if runs and runs[-1][2] in seg.chord.pitch_classes:
+            start, _, pc = runs[-1]
+            runs[-1] = (start, seg.end_beat, pc)
+        else:
+            runs.append((seg.start_beat, seg.end_beat, seg.chord.bass))
+    notes = []
+    for start, end, pc in runs:
+        root = root_pitch(ctx, pc)
+        notes.append(note(start, end - start - 0.05, root, ctx.velocity(span.energy)))
+        fifth = root + 7
+        if fifth <= ctx.high:
+            notes.append(note(start, end - start - 0.05, fifth, ctx.velocity(span.energy, 0.8)))
+    return notes
+
+
+def riff(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
+    """The shared palm-muted chug on the root, sixteenths only when the energy is up."""
+    notes = []
+    bar = ctx.bar_beats
+    dense = span.energy >= 0.5
+    for bar_start in grid(span.start_beat, span.end_beat, bar, span.start_beat % bar):
+        for hit in ctx.riff:
+            t = bar_start + hit.offset_beats
+            if t >= span.end_beat - _EPS or (
+                not dense and abs((hit.offset_beats / EIGHTH_BEATS) % 1) > _EPS
+            ):
+                continue
+            pitch = root_pitch(ctx, ctx.timeline.chord_at(t).bass)
+            velocity = ctx.velocity(span.energy, 1.12 if hit.accent else 0.9)
+            notes.append(note(t, hit.duration_beats, pitch, velocity))
+    return notes
+
+
+WRITERS: dict[BassPattern, BassWriter] = {
+    BassPattern.ROOT_EIGHTHS: root_eighths,
+    BassPattern.ROOT_QUARTERS: root_quarters,
+    BassPattern.ROOT_FIFTH: root_fifth,
+    BassPattern.OFFBEAT_EIGHTHS: offbeat_eighths,
+    BassPattern.ROLLING_SIXTEENTHS: rolling_sixteenths,
+    BassPattern.OCTAVE_PULSE: octave_pulse,
+    BassPattern.SYNCOPATED: syncopated,
+    BassPattern.FUNK_SIXTEENTHS: funk_sixteenths,
+    BassPattern.WALKING: walking,
+    BassPattern.BOOGIE: boogie,
+    BassPattern.FOLLOW_KICK: follow_kick,
+    BassPattern.SUSTAINED: sustained,
+    BassPattern.DRONE: drone,
+    BassPattern.RIFF: riff,
+}
+
+
+def ensure_roots_on_changes(ctx: PartContext, span: Span, notes: list[Note]) -> list[Note]:
+    """Whatever the pattern, the first note after each chord change is that chord's root
+    (inserted on the change when the pattern has none within a beat)."""
+    out = sorted(notes, key=lambda n: (n.start_beat, n.pitch))
+    previous: Chord | None = None
+    for seg in _segments(ctx, span):
+        if seg.chord == previous:
+            continue
+        previous = seg.chord
+        root_pc = seg.chord.bass
+        window = [
+            i
+            for i, n in enumerate(out)
+            if seg.start_beat - _EPS <= n.start_beat < seg.start_beat + 1.0 - _EPS
+        ]
+        if window:
+            first = out[window[0]].start_beat
+            for i in window:
+                if abs(out[i].start_beat - first) < _EPS and out[i].pitch % 12 != root_pc:
+                    pitch = fold_into(
+                        out[i].pitch - ((out[i].pitch - root_pc) % 12), ctx.low, ctx.high
+                    )
+                    out[i] = Note(out[i].start_beat, out[i].duration_beats, pitch, out[i].velocity)
+            continue
+        nxt = next(
+            (n.start_beat for n in out if n.start_beat > seg.start_beat + _EPS), seg.end_beat
+        )
+        out = [
+            Note(
+                n.start_beat,
+                min(n.duration_beats, seg.start_beat - n.start_beat),
+                n.pitch,
+                n.velocity,
+            )
+            if n.start_beat < seg.start_beat < n.end_beat - _EPS
+            else n
+            for n in out
+        ]
+        root = root_pitch(ctx, root_pc)
+        out.append(
+            note(
+                seg.start_beat,
+                min(nxt - seg.start_beat, 1.0) * LEGATO,
+                root,
+                ctx.velocity(span.energy),
+            )
+        )
+        out.sort(key=lambda n: (n.start_beat, n.pitch))
+    return out
+
+
+def bass_notes(
+    pattern: BassPattern, ctx: PartContext, span: Span, rng: np.random.Generator
+) -> list[Note]:
+    """One section of bass in ``pattern``."""
+    notes = WRITERS[pattern](ctx, span, rng)
+    if pattern is BassPattern.DRONE:
+        return notes
+    return ensure_roots_on_changes(ctx, span, notes)

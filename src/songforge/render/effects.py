@@ -1,0 +1,176 @@
+"""Small vectorised effects the mix and master use beside pedalboard: envelopes keyed to known
+times (sidechain duck, reverb gate), panning and pseudo-stereo width, soft clip, tape wobble."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pedalboard
+
+SIDECHAIN_ATTACK_MS = 4.0
+HAAS_DELAY_MS = 14.0  # pseudo-stereo: the side signal is the source this much later
+GATE_HOLD_MS = 260.0  # 80s gated reverb: the gate stays open this long after a hit
+GATE_RELEASE_MS = 15.0
+GATE_RANGE_DB = 30.0  # the gate opens for sends within this range of the loudest hit
+
+
+def duck_envelope(
+    hit_samples: np.ndarray, n: int, sample_rate_hz: int, release_ms: float
+) -> np.ndarray:
+    """Duck amount 0..1 keyed to hits: ramps to 1 over a few ms so it is full on the hit, then
+    recovers along a half cosine over ``release_ms``. A hit during a recovery ramps on from where
+    the previous one had got to. float32 (n,)."""
+    envelope = np.zeros(n, dtype=np.float32)
+    attack = max(1, round(SIDECHAIN_ATTACK_MS * sample_rate_hz / 1000.0))
+    release = max(1, round(release_ms * sample_rate_hz / 1000.0))
+    recovery = (0.5 + 0.5 * np.cos(np.pi * np.arange(release) / release)).astype(np.float32)
+    ramp = np.arange(1, attack + 1, dtype=np.float32) / attack
+    hits = np.unique(np.asarray(hit_samples, dtype=np.int64))
+    hits = hits[(hits >= 0) & (hits < n)]
+    if hits.size == 0:
+        return envelope
+    starts = np.maximum(hits - attack, 0)
+    starts[1:] = np.maximum(starts[1:], hits[:-1])  # every hit reaches its full duck
+    ends = np.append(starts[1:], n)
+    previous_hit = -1
+    for hit, start, end in zip(hits.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        since = start - previous_hit
+        level = float(recovery[since]) if previous_hit >= 0 and since < release else 0.0
+        envelope[start:hit] = level + (1.0 - level) * ramp[attack - (hit - start) :]
+        tail = min(end - hit, release)
+        envelope[hit : hit + tail] = recovery[:tail]
+        previous_hit = hit
+    return envelope
+
+
+def duck_gain(envelope: np.ndarray, depth_db: float) -> np.ndarray:
+    """Linear gain for a duck envelope at ``depth_db`` (the full duck), float32."""
+    gain = envelope * np.float32(-depth_db * math.log(10.0) / 20.0)
+    return np.exp(gain, out=gain)
+
+
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Constant-power pan law for a mono source: -1 left, 0 centre (-3 dB each side), +1 right."""
+    angle = (pan + 1.0) * math.pi / 4.0
+    return math.cos(angle), math.sin(angle)
+
+
+def place(
+    source: np.ndarray,
+    out: np.ndarray,
+    pan: float,
+    width: float,
+    gain: float,
+    sample_rate_hz: int,
+) -> None:
+    """Write a processed part into the stereo buffer ``out`` (2, n): mono sources are panned with
+    constant power and widened by a mono-compatible delayed side signal (L = M + S, R = M - S);
+    stereo sources keep their image and are balanced so that centre is unity."""
+    left, right = pan_gains(pan)
+    if source.shape[0] == 1:
+        mono = source[0]
+        if width > 0.0:
+            norm = gain / math.sqrt(1.0 + width * width)
+            delay = max(1, round(HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+            np.multiply(mono, np.float32(norm * left), out=out[0])
+            np.multiply(mono, np.float32(norm * right), out=out[1])
+            side = mono[: mono.shape[0] - delay] * np.float32(norm * width)
+            out[0, delay:] += side * np.float32(left)
+            out[1, delay:] -= side * np.float32(right)
+        else:
+            np.multiply(mono, np.float32(gain * left), out=out[0])
+            np.multiply(mono, np.float32(gain * right), out=out[1])
+        return
+    scale = math.sqrt(2.0) * gain
+    np.multiply(source[0], np.float32(scale * left), out=out[0])
+    np.multiply(source[1], np.float32(scale * right), out=out[1])
+
+
+def gate_envelope(
+    key: np.ndarray, sample_rate_hz: int, hold_ms: float = GATE_HOLD_MS
+) -> np.ndarray:
+    """An 80s reverb gate keyed to ``key`` (the reverb send): open (1) from each hit within
+    ``GATE_RANGE_DB`` of the loudest for ``hold_ms``, then closing over a few ms. float32 (n,)."""
+    n = key.shape[0]
+    step = max(1, round(0.002 * sample_rate_hz))
+    blocks = -(-n // step)
+    padded = np.zeros(blocks * step, dtype=np.float32)
+    padded[:n] = np.abs(key)
+    levels = padded.reshape(blocks, step).max(axis=1)
+    loudest = float(levels.max()) if blocks else 0.0
+    if loudest <= 0.0:
+        return np.zeros(n, dtype=np.float32)
+    is_hit = levels >= loudest * 10.0 ** (-GATE_RANGE_DB / 20.0)
+    onsets = np.flatnonzero(is_hit & ~np.concatenate([[False], is_hit[:-1]]))
+    hold_blocks = max(1, round(hold_ms / 1000.0 * sample_rate_hz / step))
+    marks = np.zeros(blocks + 1, dtype=np.int32)
+    np.add.at(marks, onsets, 1)
+    np.add.at(marks, np.minimum(onsets + hold_blocks, blocks), -1)
+    open_blocks = (np.cumsum(marks[:-1]) > 0).astype(np.float32)
+    release_blocks = max(1, round(GATE_RELEASE_MS / 1000.0 * sample_rate_hz / step))
+    kernel = np.ones(release_blocks, dtype=np.float32) / release_blocks
+    smooth = np.convolve(open_blocks, kernel)[:blocks]
+    centres = np.arange(blocks, dtype=np.float64) * step + step / 2.0
+    return np.interp(np.arange(n, dtype=np.float64), centres, smooth).astype(np.float32)
+
+
+def soft_clip(audio: np.ndarray, knee: float, ceiling: float) -> None:
+    """In place: unity below ``knee``; above it a tanh curve that approaches ``ceiling``."""
+    span = ceiling - knee
+    if span <= 0.0:
+        np.clip(audio, -ceiling, ceiling, out=audio)
+        return
+    over = np.abs(audio) > knee
+    if not over.any():
+        return
+    values = audio[over]
+    magnitude = knee + span * np.tanh((np.abs(values) - knee) / span)
+    audio[over] = np.copysign(magnitude, values).astype(audio.dtype)
+
+
+def tape_wobble(
+    audio: np.ndarray, sample_rate_hz: int, depth_ms: float = 0.9, rate_hz: float = 0.55
+) -> np.ndarray:
+    """Slow pitch drift (wow plus a little flutter) by reading the audio through a modulated
+    delay with linear interpolation, a block at a time to keep the index arrays small."""
+    n = audio.shape[-1]
+    out = np.empty_like(audio)
+    block = 1 << 18
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        t = np.arange(start, stop, dtype=np.float64) / sample_rate_hz
+        delay = (depth_ms / 1000.0 * sample_rate_hz) * (
+            1.0 + np.sin(2 * np.pi * rate_hz * t) + 0.15 * np.sin(2 * np.pi * 7.3 * t)
+        )
+        position = np.clip(np.arange(start, stop, dtype=np.float64) - delay, 0.0, n - 1.0)
+        index = np.minimum(position.astype(np.int64), max(n - 2, 0))
+        fraction = (position - index).astype(np.float32)
+        upper_index = np.minimum(index + 1, n - 1)
+        for channel in range(audio.shape[0]):
+            lower = audio[channel, index]
+            out[channel, start:stop] = lower + (audio[channel, upper_index] - lower) * fraction
+    return out
+
+
+def linked_compressor_gain(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    threshold_db: float,
+    ratio: float,
+    attack_ms: float,
+    release_ms: float,
+) -> np.ndarray:
+    """Gain (n,) of a stereo-linked compressor: pedalboard's Compressor run once on the channel
+    maximum, its gain read back as output / input. One mono pass instead of two, and both
+    channels get the same gain so the image does not shift."""
+    detector = np.abs(audio[0]).astype(np.float32, copy=False)
+    for channel in audio[1:]:
+        np.maximum(detector, np.abs(channel), out=detector)
+    detector += np.float32(1e-9)
+    compressor = pedalboard.Compressor(
+        threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
+    )
+    compressed = compressor.process(detector[np.newaxis, :], float(sample_rate_hz))[0]
+    np.divide(compressed, detector, out=compressed)
+    return np.minimum(compressed, np.float32(1.0), out=compressed)

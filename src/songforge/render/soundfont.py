@@ -1,0 +1,225 @@
+"""General MIDI SoundFont rendering through tinysoundfont: finding a font, checking it, loading
+it once per process, and playing one part into a dry stereo float32 buffer.
+
+tinysoundfont is installed with ``pip install --no-deps tinysoundfont`` (its PyAudio dependency
+is only for live playback). Its renderer holds the GIL, so threads do not speed it up."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from songforge.compose.score import Part
+from songforge.errors import SoundFontError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ENV_VAR = "SONGFORGE_SOUNDFONT"
+STANDARD_LOCATIONS: tuple[str, ...] = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/*.sf2",
+    "/usr/share/soundfonts/*.sf3",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf3/*.sf3",
+)
+DRUM_BANK = 128
+DRUM_CHANNEL = 9  # General MIDI channel 10
+GAIN_DB = -6.0  # FluidR3 still peaks above 1.0 at this gain: the buffer is float, never clipped
+MAX_VOICES = 256
+_INSTALL_HINT = "install it with: pip install --no-deps 'tinysoundfont>=0.3.7'"
+
+_fonts: dict[tuple[str, int, int], Any] = {}
+_fonts_lock = threading.Lock()
+
+
+def _reset_lock_in_child() -> None:
+    """A forked render helper must not inherit the lock held by some other thread."""
+    global _fonts_lock
+    _fonts_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_in_child)
+
+
+def _tsf() -> Any:
+    try:
+        from tinysoundfont import _tinysoundfont
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SoundFontError(
+            f"SoundFont rendering needs the tinysoundfont package; {_INSTALL_HINT}"
+        ) from exc
+    return _tinysoundfont
+
+
+def tinysoundfont_available() -> bool:
+    try:
+        _tsf()
+    except SoundFontError:
+        return False
+    return True
+
+
+def _check_header(path: Path) -> None:
+    """A SoundFont is a RIFF file of form 'sfbk' at least as long as its RIFF header says."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(12)
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise SoundFontError(f"SoundFont not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise SoundFontError(f"SoundFont path is a directory, not a file: {path}") from exc
+    except OSError as exc:
+        raise SoundFontError(f"SoundFont cannot be read: {path} ({exc.strerror or exc})") from exc
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"sfbk":
+        raise SoundFontError(f"not a SoundFont (no RIFF 'sfbk' header): {path}")
+    declared = int.from_bytes(header[4:8], "little") + 8
+    if size < declared:
+        raise SoundFontError(f"SoundFont is truncated ({size} of {declared} bytes): {path}")
+
+
+def load_soundfont(path: Path) -> Any:
+    """The loaded font for ``path``, parsed once per process and shared (read-only) by every
+    render; raises SoundFontError when it is missing, unreadable or not a valid SF2/SF3."""
+    path = Path(path)
+    _check_header(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _fonts_lock:
+        font = _fonts.get(key)
+        if font is None:
+            tsf = _tsf()
+            try:
+                font = tsf.SoundFont(str(path))
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                raise SoundFontError(f"tinysoundfont could not load {path}: {exc}") from exc
+            if font.get_preset_count() <= 0:
+                raise SoundFontError(f"SoundFont has no presets: {path}")
+            _fonts[key] = font
+    return font
+
+
+def validate_soundfont(path: Path) -> Path:
+    """``path`` if it is a usable SoundFont (header checked, tinysoundfont loads it)."""
+    load_soundfont(path)
+    return Path(path)
+
+
+def _standard_candidates() -> Iterator[Path]:
+    for pattern in STANDARD_LOCATIONS:
+        if "*" in pattern:
+            parent = Path(pattern).parent
+            if parent.is_dir():
+                yield from sorted(parent.glob(Path(pattern).name))
+        else:
+            yield Path(pattern)
+
+
+def find_soundfont(explicit: Path | None = None) -> Path | None:
+    """The SoundFont to use: ``explicit``, else $SONGFORGE_SOUNDFONT, else the first valid one
+    in the standard locations, else None. A path that was asked for (explicitly or by the
+    environment) must be valid: if not, SoundFontError says why."""
+    if explicit is not None:
+        return validate_soundfont(Path(explicit))
+    from_env = os.environ.get(ENV_VAR, "").strip()
+    if from_env:
+        return validate_soundfont(Path(from_env).expanduser())
+    if not tinysoundfont_available():
+        return None
+    for candidate in _standard_candidates():
+        if candidate.is_file():
+            try:
+                return validate_soundfont(candidate)
+            except SoundFontError:
+                continue
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Which preset a part plays: bank, 0-based preset number, and GM drum-channel rules."""
+
+    bank: int
+    preset: int
+    drums: bool
+
+    @property
+    def channel(self) -> int:
+        return DRUM_CHANNEL if self.drums else 0
+
+
+def program_for(part: Part, font: Any) -> Program | None:
+    """The part's GM program, falling back to bank 0 (or the standard kit for drums) when the
+    font lacks it; None when the font has nothing suitable (the synth then plays the part)."""
+    instrument = part.instrument
+    drums = part.is_drums or (instrument.gm_program is None and instrument.gm_drum_kit is not None)
+    if drums:
+        choices = [(DRUM_BANK, instrument.gm_drum_kit or 0), (DRUM_BANK, 0)]
+    else:
+        program = instrument.gm_program or 0
+        choices = [(instrument.gm_bank, program), (0, program)]
+    for bank, preset in choices:
+        if font.get_preset_index(bank, preset) >= 0:
+            return Program(bank, preset, drums)
+    return None
+
+
+def _events(part: Part, tempo_bpm: float, sample_rate_hz: int) -> list[tuple[int, int, int, int]]:
+    """(sample, order, key, velocity) in time order; offs (order 0) before ons at one sample.
+
+    Drums get note-offs too: fonts' drum samples ring out through their release anyway, and
+    without them some fonts (TimGM6mb) keep silent voices alive and render 9x slower."""
+    samples_per_beat = 60.0 / tempo_bpm * sample_rate_hz
+    events: list[tuple[int, int, int, int]] = []
+    for note in part.notes:
+        if not 0 <= note.pitch <= 127 or note.velocity <= 0:
+            continue
+        on = round(note.start_beat * samples_per_beat)
+        events.append((on, 1, note.pitch, min(note.velocity, 127)))
+        off = round(note.end_beat * samples_per_beat)
+        events.append((max(off, on + 1), 0, note.pitch, 0))
+    events.sort()
+    return events
+
+
+def render_soundfont_part(
+    part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int, soundfont: Path
+) -> np.ndarray | None:
+    """Play ``part`` on ``soundfont``: float32 (2, round(total_s × sample_rate_hz)), dry and
+    unnormalised (peaks may exceed 1), or None when the font has no preset for it."""
+    font = load_soundfont(soundfont)
+    program = program_for(part, font)
+    if program is None:
+        return None
+    tsf = _tsf()
+    player = tsf.SoundFont(font)  # a clone: shares the sample data, has its own voices
+    player.set_output(tsf.OutputMode.StereoInterleaved, sample_rate_hz, GAIN_DB)
+    player.set_max_voices(MAX_VOICES)
+    channel = program.channel
+    player.channel_set_bank(channel, program.bank)
+    player.channel_set_preset_number(channel, program.preset, program.drums)
+    n_total = max(0, round(total_s * sample_rate_hz))
+    buffer = np.zeros(2 * n_total, dtype=np.float32)
+    position = 0
+    for sample, order, key, velocity in _events(part, tempo_bpm, sample_rate_hz):
+        at = min(max(sample, 0), n_total)
+        if at > position:
+            player.render(buffer[2 * position : 2 * at].data.cast("B"), False)
+            position = at
+        if at >= n_total:
+            break
+        if order == 1:
+            player.channel_note_on(channel, key, velocity / 127.0)
+        else:
+            player.channel_note_off(channel, key)
+    if position < n_total:
+        player.render(buffer[2 * position :].data.cast("B"), False)
+    return buffer.reshape(n_total, 2).T.copy()

@@ -1,0 +1,65 @@
+"""Every :class:`SynthPatch` by name → the function that plays one of its notes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from songforge.render.synth import basses, ensembles, guitars, keys, leads, noise
+from songforge.render.synth.voice import NoteSpec, PatchVoice
+from songforge.styles.schema import SynthPatch
+
+PATCHES: dict[SynthPatch, PatchVoice] = {
+    SynthPatch.SAW_LEAD: leads.saw_lead,
+    SynthPatch.SQUARE_LEAD: leads.square_lead,
+    SynthPatch.SUPERSAW: leads.supersaw,
+    SynthPatch.PLUCK: guitars.pluck,
+    SynthPatch.BELL: leads.bell,
+    SynthPatch.WARM_PAD: ensembles.warm_pad,
+    SynthPatch.STRING_PAD: ensembles.string_pad,
+    SynthPatch.GLASS_PAD: ensembles.glass_pad,
+    SynthPatch.ELECTRIC_PIANO: keys.electric_piano,
+    SynthPatch.PIANO: keys.piano,
+    SynthPatch.ORGAN: keys.organ,
+    SynthPatch.CLAV: keys.clav,
+    SynthPatch.ACID_BASS: basses.acid_bass,
+    SynthPatch.SUB_BASS: basses.sub_bass,
+    SynthPatch.REESE_BASS: basses.reese_bass,
+    SynthPatch.FM_BASS: basses.fm_bass,
+    SynthPatch.FINGER_BASS: basses.finger_bass,
+    SynthPatch.UPRIGHT_BASS: basses.upright_bass,
+    SynthPatch.BASS_808: basses.bass_808,
+    SynthPatch.DISTORTED_GUITAR: guitars.distorted_guitar,
+    SynthPatch.CLEAN_GUITAR: guitars.clean_guitar,
+    SynthPatch.ACOUSTIC_GUITAR: guitars.acoustic_guitar,
+    SynthPatch.BANJO: guitars.banjo,
+    SynthPatch.STRINGS: ensembles.strings,
+    SynthPatch.BRASS: ensembles.brass,
+    SynthPatch.CHOIR: ensembles.choir,
+    SynthPatch.FLUTE: leads.flute,
+    SynthPatch.NOISE_FX: noise.noise_fx,
+    SynthPatch.VINYL: noise.vinyl,
+}
+
+UNPITCHED_PATCHES = frozenset({SynthPatch.NOISE_FX, SynthPatch.VINYL})
+
+
+def render_note(
+    patch: SynthPatch,
+    pitch: int,
+    hold_samples: int,
+    velocity: float,
+    sample_rate_hz: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One note of ``patch``: mono float32, ``hold_samples`` held plus the patch's release tail,
+    peak at most 1, finite. ``velocity`` in (0, 1] shapes timbre only."""
+    note = NoteSpec(
+        pitch=min(max(int(pitch), 0), 127),
+        hold_samples=max(1, int(hold_samples)),
+        velocity=min(max(float(velocity), 0.01), 1.0),
+        sample_rate_hz=sample_rate_hz,
+    )
+    audio = PATCHES[patch](note, rng)
+    return np.clip(np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0).astype(
+        np.float32, copy=False
+    )

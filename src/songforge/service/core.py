@@ -1,0 +1,366 @@
+"""The thin service layer between the API/CLI and the jobs: submit, read, list, cancel, fetch.
+Route handlers and CLI commands call these methods and only translate in and out of HTTP or
+the terminal; every rule (ownership, quotas, idempotency, the cache) lives here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from songforge.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    NotReady,
+    QuotaExceeded,
+    Unauthorized,
+)
+from songforge.jobs.model import (
+    BlobRef,
+    Job,
+    JobStatus,
+    Usage,
+    WebhookAttempt,
+    WebhookState,
+    fingerprint,
+    new_job_id,
+    request_hash,
+)
+from songforge.jobs.outputs import job_prefix, stem_slug, transcode
+from songforge.jobs.queue import JobQueue
+from songforge.jobs.store import JobStore
+from songforge.request import MAX_SEED, AudioFormat, SongRequest
+from songforge.service.keys import TOKEN_PREFIX, ApiKey, KeyStore, hash_token
+from songforge.service.limits import RateLimiter
+from songforge.service.webhooks import check_callback_url
+from songforge.storage.blobs import BlobStore
+
+MAX_PAGE = 100
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key id owns the jobs it submits."""
+
+    owner: str
+    name: str
+    admin: bool = False
+
+
+LOCAL_PRINCIPAL = Principal(owner="local", name="local user (auth off)", admin=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    job: Job
+    created: bool  # False: an earlier POST with the same Idempotency-Key
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePolicy:
+    """The service's rules as values (built from Settings at the edge)."""
+
+    auth: bool = True
+    max_attempts: int = 3
+    max_active_jobs: int = 10
+    cache_scope: str = "owner"  # owner | global | off
+    webhooks_enabled: bool = False
+    webhook_allow: tuple[str, ...] = ()
+    quota_retry_after_s: float = 5.0
+
+
+def encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at!r}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        created, _, job_id = raw.partition("|")
+        if not job_id:
+            raise ValueError
+        return float(created), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("cursor", "not a cursor this API handed out") from None
+
+
+@dataclass
+class SongService:
+    store: JobStore
+    queue: JobQueue
+    blobs: BlobStore
+    keys: KeyStore
+    limiter: RateLimiter
+    policy: ServicePolicy = field(default_factory=ServicePolicy)
+    clock: Callable[[], float] = time.time
+
+    # --- who is calling --------------------------------------------------------------------
+    def authenticate(self, token: str | None) -> Principal:
+        """The caller behind a bearer token (anyone is the local user when auth is off);
+        also spends one token of the caller's request-rate bucket."""
+        if not self.policy.auth:
+            principal = LOCAL_PRINCIPAL
+        else:
+            if not token:
+                raise Unauthorized("missing API key: send 'Authorization: Bearer sfk_...'")
+            key = self._key_for(token)
+            principal = Principal(owner=key.id, name=key.name, admin=key.admin)
+        self.limiter.acquire(principal.owner, "request")
+        return principal
+
+    def _key_for(self, token: str) -> ApiKey:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            raise Unauthorized("not a songforge API key")
+        key = self.keys.by_hash(hash_token(token))
+        if key is None or not key.active:
+            raise Unauthorized("unknown or revoked API key")
+        return key
+
+    # --- jobs ------------------------------------------------------------------------------
+    def submit(
+        self,
+        principal: Principal,
+        request: SongRequest,
+        *,
+        callback_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Queue a song job (never generates here). A request with an explicit seed identical
+        to a finished one is answered from storage as a new, already succeeded, cached job."""
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+                raise InvalidRequest("Idempotency-Key", "must be 1–255 characters")
+            sent = fingerprint(
+                {"request": request.model_dump(mode="json"), "callback_url": callback_url}
+            )
+            earlier = self.store.find_idempotent(principal.owner, idempotency_key)
+            if earlier is not None:
+                return Submission(self._same_request(earlier, sent), created=False)
+        else:
+            sent = None
+        self.limiter.acquire(principal.owner, "submit")
+        if callback_url is not None:
+            if not self.policy.webhooks_enabled:
+                raise InvalidRequest(
+                    "callback_url", "webhooks are off: the server has no SONGFORGE_WEBHOOK_SECRET"
+                )
+            check_callback_url(callback_url, self.policy.webhook_allow)
+        seed_assigned = request.seed is None
+        if seed_assigned:  # fixed now, so retries and replays make the same song
+            request = request.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
+        now = self.clock()
+        job = Job(
+            id=new_job_id(),
+            owner=principal.owner,
+            request=request,
+            request_hash=request_hash(request),
+            created_at=now,
+            updated_at=now,
+            max_attempts=self.policy.max_attempts,
+            seed_assigned=seed_assigned,
+            idempotency_key=idempotency_key,
+            idempotency_fingerprint=sent,
+            callback_url=callback_url,
+        )
+        source = None if seed_assigned else self._cached(principal, job.request_hash)
+        if source is not None and source.outputs is not None:
+            job = job.evolve(
+                status=JobStatus.SUCCEEDED,
+                outputs=source.outputs,
+                progress=100.0,
+                stage="done",
+                started_at=now,
+                finished_at=now,
+                cached=True,
+                source_job_id=source.source_job_id or source.id,
+                webhook_state=WebhookState.PENDING if callback_url else WebhookState.NONE,
+                webhook_next_at=now if callback_url else None,
+            )
+        elif self.policy.max_active_jobs:
+            active = self.store.count_active(principal.owner)
+            if active >= self.policy.max_active_jobs:
+                raise QuotaExceeded(
+                    f"{active} jobs queued or running; this key may have "
+                    f"{self.policy.max_active_jobs} at once",
+                    retry_after_s=self.policy.quota_retry_after_s,
+                )
+        stored, created = self.store.create(job)
+        if not created:  # a concurrent POST with the same Idempotency-Key won
+            return Submission(self._same_request(stored, sent), created=False)
+        if stored.status is JobStatus.QUEUED:
+            self.queue.send(stored.id)
+        return Submission(stored, created=True)
+
+    @staticmethod
+    def _same_request(job: Job, sent: str | None) -> Job:
+        if job.idempotency_fingerprint != sent:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request body; "
+                "use a new key for a new song"
+            )
+        return job
+
+    def _cached(self, principal: Principal, hash_: str) -> Job | None:
+        if self.policy.cache_scope == "off":
+            return None
+        owner = principal.owner if self.policy.cache_scope == "owner" else None
+        return self.store.find_cached(hash_, owner)
+
+    def get(self, principal: Principal, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None or job.owner != principal.owner:
+            raise NotFound(f"no song job {job_id}")
+        return job
+
+    def list_jobs(
+        self,
+        principal: Principal,
+        *,
+        statuses: list[JobStatus] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest("limit", f"must be 1–{MAX_PAGE}")
+        before = decode_cursor(cursor) if cursor else None
+        jobs = self.store.list_jobs(
+            principal.owner, statuses=statuses, limit=limit + 1, before=before
+        )
+        more = len(jobs) > limit
+        jobs = jobs[:limit]
+        return Page(jobs, encode_cursor(jobs[-1]) if more and jobs else None)
+
+    def cancel_or_delete(self, principal: Principal, job_id: str) -> Job | None:
+        """Cancel a queued or running job (returned), or delete a finished one with its files
+        (None). Files a cached copy still points at are kept until the last copy goes."""
+        job = self.get(principal, job_id)
+        if job.status.active:
+            cancelled = self.store.request_cancel(job.id)
+            if cancelled is None:
+                raise NotFound(f"no song job {job_id}")
+            return cancelled
+        self.store.delete(job.id)
+        if job.outputs is not None and self.store.count_output_refs(job.outputs.prefix) == 0:
+            self.blobs.delete_prefix(job.outputs.prefix)
+        if not job.cached:
+            self._drop_orphans(job.id)
+        return None
+
+    def _drop_orphans(self, job_id: str) -> None:
+        for key in self.blobs.list_keys(job_prefix(job_id)):
+            prefix = "/".join(key.split("/")[:3])
+            if self.store.count_output_refs(prefix) == 0:
+                self.blobs.delete_prefix(prefix)
+
+    def attempts_of(self, principal: Principal, job_id: str) -> list[Any]:
+        return self.store.attempts(self.get(principal, job_id).id)
+
+    def webhook_attempts(self, principal: Principal, job_id: str) -> list[WebhookAttempt]:
+        return self.store.webhook_attempts(self.get(principal, job_id).id)
+
+    # --- files -----------------------------------------------------------------------------
+    def _finished(self, principal: Principal, job_id: str) -> Job:
+        job = self.get(principal, job_id)
+        if job.status is not JobStatus.SUCCEEDED or job.outputs is None:
+            raise NotReady(f"song job {job_id} is {job.status.value}; files exist once succeeded")
+        return job
+
+    def audio(self, principal: Principal, job_id: str, fmt: AudioFormat | None = None) -> BlobRef:
+        job = self._finished(principal, job_id)
+        assert job.outputs is not None
+        if fmt is None or fmt.value == job.outputs.format:
+            return job.outputs.audio
+        return transcode(self.blobs, job.outputs, fmt)
+
+    def stem(self, principal: Principal, job_id: str, part: str) -> BlobRef:
+        job = self._finished(principal, job_id)
+        assert job.outputs is not None
+        ref = job.outputs.stems.get(stem_slug(part))
+        if ref is None:
+            names = ", ".join(sorted(job.outputs.stems)) or "none"
+            raise NotFound(f"no stem {part!r}; this song has: {names}")
+        return ref
+
+    def midi(self, principal: Principal, job_id: str) -> BlobRef:
+        job = self._finished(principal, job_id)
+        assert job.outputs is not None
+        if job.outputs.midi is None:
+            raise NotFound(f"song job {job_id} has no MIDI (its generator made audio only)")
+        return job.outputs.midi
+
+    def metadata(self, principal: Principal, job_id: str) -> BlobRef:
+        job = self._finished(principal, job_id)
+        assert job.outputs is not None
+        return job.outputs.metadata
+
+    def read(self, ref: BlobRef, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        return self.blobs.iter_range(ref.key, start, stop)
+
+    # --- operators -------------------------------------------------------------------------
+    def usage(self, principal: Principal) -> list[dict[str, Any]]:
+        if not principal.admin:
+            raise Forbidden("usage is for admin keys")
+        names = {k.id: k for k in self.keys.all()}
+        rows = []
+        by_owner = {u.owner: u for u in self.store.usage()}
+        for owner in sorted(set(names) | set(by_owner)):
+            usage = by_owner.get(owner) or Usage(owner, {}, 0.0, None)
+            key = names.get(owner)
+            rows.append(
+                {
+                    "key_id": owner,
+                    "key_prefix": key.prefix if key else None,
+                    "name": key.name if key else owner,
+                    "admin": key.admin if key else False,
+                    "revoked": bool(key and not key.active),
+                    "jobs": usage.by_status,
+                    "jobs_total": sum(usage.by_status.values()),
+                    "audio_seconds": round(usage.audio_seconds, 3),
+                    "last_job_at": usage.last_job_at,
+                }
+            )
+        return rows
+
+    def ready(self) -> None:
+        """Raise StorageError when a backend is unreachable."""
+        self.store.ping()
+        self.blobs.ping()
+        self.queue.depth()
+
+
+def styles() -> list[dict[str, Any]]:
+    """The installed styles as clients see them (GET /v1/styles)."""
+    from songforge.styles.catalog import default_catalog
+
+    return [
+        {
+            "id": style.id,
+            "name": style.name,
+            "description": style.description,
+            "aliases": list(style.aliases),
+            "tempo_bpm": {"min": style.tempo_bpm[0], "max": style.tempo_bpm[1],
+                          "default": style.default_tempo_bpm},  # fmt: skip
+            "feel": style.feel.value,
+            "time_signatures": [ts.value for ts in style.time_signatures],
+            "duration_s": {"min": style.duration_s[0], "max": style.duration_s[1]},
+            "parts": [
+                {"name": part.name, "role": part.role.value}
+                for part in style.parts
+            ] + ([{"name": "drums", "role": "drums"}] if style.drums is not None else []),
+        }
+        for style in default_catalog()
+    ]

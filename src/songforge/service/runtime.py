@@ -1,0 +1,221 @@
+"""Wiring at the edge: Settings → backends → service, worker, webhook dispatcher; and the
+background loops `serve` and `worker` run (job workers as threads or spawned processes, the
+webhook dispatcher, the stale-job sweeper)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from songforge.jobs._sqlite import Database
+from songforge.jobs.generator import SongGenerator, make_generator
+from songforge.jobs.memory import MemoryJobStore, MemoryQueue
+from songforge.jobs.policy import LeasePolicy, RetryPolicy
+from songforge.jobs.queue import JobQueue
+from songforge.jobs.sqlite import SqliteJobStore, SqliteQueue
+from songforge.jobs.store import JobStore
+from songforge.jobs.worker import Worker, requeue_stale
+from songforge.service.core import ServicePolicy, SongService
+from songforge.service.keys import KeyStore, MemoryKeyStore, SqliteKeyStore
+from songforge.service.limits import Rate, RateLimiter
+from songforge.service.webhooks import WebhookDispatcher, parse_secret
+from songforge.settings import Settings
+from songforge.storage.blobs import BlobStore
+from songforge.storage.filesystem import FilesystemBlobStore
+from songforge.storage.memory import MemoryBlobStore
+
+log = logging.getLogger("songforge.service")
+
+DB_FILE = "songforge.db"
+BLOB_DIR = "blobs"
+
+
+@dataclass
+class Backends:
+    store: JobStore
+    queue: JobQueue
+    blobs: BlobStore
+    keys: KeyStore
+
+    def close(self) -> None:
+        self.store.close()
+        self.queue.close()
+
+
+def open_backends(settings: Settings) -> Backends:
+    """The embedded backends under ``settings.data_dir`` (or in memory)."""
+    if settings.store_backend == "sqlite":
+        db = Database(settings.data_dir / DB_FILE)
+        store: JobStore = SqliteJobStore(db)
+        queue: JobQueue = SqliteQueue(db)
+        keys: KeyStore = SqliteKeyStore(db)
+    else:
+        store, queue, keys = MemoryJobStore(), MemoryQueue(), MemoryKeyStore()
+    blobs: BlobStore
+    if settings.blob_backend == "filesystem":
+        blobs = FilesystemBlobStore(settings.data_dir / BLOB_DIR)
+    else:
+        blobs = MemoryBlobStore()
+    return Backends(store, queue, blobs, keys)
+
+
+def service_policy(settings: Settings) -> ServicePolicy:
+    return ServicePolicy(
+        auth=settings.auth,
+        max_attempts=settings.max_attempts,
+        max_active_jobs=settings.max_active_jobs,
+        cache_scope=settings.cache_scope,
+        webhooks_enabled=settings.webhook_secret is not None,
+        webhook_allow=tuple(settings.webhook_allow),
+    )
+
+
+def build_service(settings: Settings, backends: Backends) -> SongService:
+    limiter = RateLimiter(
+        {
+            "request": Rate(settings.rate_limit_per_s, settings.rate_limit_burst),
+            "submit": Rate(settings.submit_rate_per_s, settings.submit_burst),
+        }
+    )
+    return SongService(
+        backends.store,
+        backends.queue,
+        backends.blobs,
+        backends.keys,
+        limiter,
+        service_policy(settings),
+    )
+
+
+def build_worker(
+    settings: Settings, backends: Backends, generator: SongGenerator | None = None
+) -> Worker:
+    return Worker(
+        store=backends.store,
+        queue=backends.queue,
+        blobs=backends.blobs,
+        generator=generator or make_generator(settings.generator, settings),
+        lease=LeasePolicy(settings.lease_s, settings.heartbeat_s),
+        retry=RetryPolicy(settings.max_attempts, tuple(settings.retry_backoff_s)),
+        progress_interval_s=settings.progress_interval_s,
+    )
+
+
+def build_dispatcher(settings: Settings, backends: Backends) -> WebhookDispatcher | None:
+    if settings.webhook_secret is None:
+        return None
+    return WebhookDispatcher(
+        backends.store,
+        parse_secret(settings.webhook_secret.get_secret_value()),
+        retry_s=tuple(settings.webhook_retry_s),
+        timeout_s=settings.webhook_timeout_s,
+        allow=tuple(settings.webhook_allow),
+    )
+
+
+def _every(stop: threading.Event, period_s: float, action: Callable[[], Any], name: str) -> None:
+    while not stop.is_set():
+        try:
+            busy = action()
+        except Exception:
+            log.exception("%s failed; retrying", name)
+            busy = 0
+        if not busy:
+            stop.wait(period_s)
+
+
+@dataclass
+class Background:
+    """Loops beside the API or in a worker process; ``stop()`` ends them all."""
+
+    settings: Settings
+    backends: Backends
+    worker_threads: int = 0
+    worker_processes: int = 0
+    generator: SongGenerator | None = None
+    sweep_older_than_s: float = 600.0
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _processes: list[BaseProcess] = field(default_factory=list)
+    _dispatcher: WebhookDispatcher | None = None
+
+    def start(self) -> None:
+        stop = self.stop_event
+        if self.worker_threads:
+            worker = build_worker(self.settings, self.backends, self.generator)
+            self._spawn(lambda: worker.run(stop, concurrency=self.worker_threads, poll_s=0.2), "jobs")
+        for _ in range(self.worker_processes):
+            self._processes.append(start_worker_process(self.settings, concurrency=1))
+        self._dispatcher = build_dispatcher(self.settings, self.backends)
+        if self._dispatcher is not None:
+            self._spawn(lambda: _every(stop, 0.5, self._dispatcher.run_once, "webhooks"), "webhooks")  # type: ignore[union-attr]
+        self._spawn(
+            lambda: _every(
+                stop,
+                min(60.0, self.sweep_older_than_s),
+                lambda: requeue_stale(self.backends.store, self.backends.queue, self.sweep_older_than_s),
+                "sweeper",
+            ),
+            "sweeper",
+        )
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=f"songforge-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.stop_event.set()
+        for process in self._processes:
+            process.terminate()  # SIGTERM: the worker finishes its current stage loop and exits
+        for process in self._processes:
+            process.join(timeout_s)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+
+
+def start_worker_process(settings: Settings, concurrency: int = 1) -> BaseProcess:
+    """A `songforge worker` in a fresh interpreter (spawn: no inherited locks or connections)."""
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(
+        target=worker_process_main,
+        args=(settings.model_dump(), concurrency),
+        name="songforge-worker",
+        daemon=False,
+    )
+    process.start()
+    return process
+
+
+def run_worker(settings: Settings, concurrency: int, stop: threading.Event | None = None) -> None:
+    """The body of `songforge worker`: job threads plus the webhook dispatcher and sweeper,
+    until SIGTERM/SIGINT (or ``stop``)."""
+    backends = open_backends(settings)
+    background = Background(settings, backends, worker_threads=concurrency)
+    if stop is not None:
+        background.stop_event = stop
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: background.stop_event.set())
+    background.start()
+    try:
+        background.stop_event.wait()
+    finally:
+        background.stop()
+        backends.close()
+
+
+def worker_process_main(settings_data: dict[str, Any], concurrency: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker(Settings(**settings_data), concurrency)

@@ -1,0 +1,223 @@
+"""render_parts keeps its contract: one dry array per part, the right shape, level and source."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from songforge.compose.drums import Drum
+from songforge.compose.score import Note, Part, PartRole
+from songforge.errors import RenderError, SoundFontError
+from songforge.render import sources
+from songforge.render.soundfont import ENV_VAR, find_soundfont, tinysoundfont_available
+from songforge.render.sources import PART_PEAK, render_parts
+from songforge.styles.schema import InstrumentSpec, PartMix, SoundSource, SynthKit, SynthPatch
+
+SR = 44100
+SMALL_FONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+
+
+def _part(name: str, role: PartRole, notes: list[Note], instrument: InstrumentSpec) -> Part:
+    return Part(name, role, tuple(notes), instrument, PartMix())
+
+
+def band(source: SoundSource = SoundSource.SOUNDFONT) -> list[Part]:
+    """A small band: drums, bass, chords, a pad, a lead and an FX part with only a synth patch."""
+
+    def gm(program: int, patch: SynthPatch) -> InstrumentSpec:
+        if source is SoundSource.SYNTH:
+            return InstrumentSpec(synth=patch)
+        return InstrumentSpec(source=source, gm_program=program, synth=patch)
+
+    drums = InstrumentSpec(source=source, gm_bank=128, gm_drum_kit=0, synth_kit=SynthKit.TR909)
+    if source is SoundSource.SYNTH:
+        drums = InstrumentSpec(synth_kit=SynthKit.TR909)
+    beats = [b * 0.5 for b in range(16)]
+    return [
+        _part(
+            "drums",
+            PartRole.DRUMS,
+            [Note(b, 0.25, Drum.KICK if b % 1 == 0 else Drum.HAT_CLOSED, 100) for b in beats],
+            drums,
+        ),
+        _part(
+            "bass",
+            PartRole.BASS,
+            [Note(b, 0.45, 40 + int(b) % 3, 90) for b in beats],
+            gm(33, SynthPatch.SUB_BASS),
+        ),
+        _part(
+            "keys",
+            PartRole.CHORDS,
+            [Note(b, 0.9, p, 80) for b in (0.0, 4.0) for p in (60, 64, 67)],
+            gm(4, SynthPatch.ELECTRIC_PIANO),
+        ),
+        _part(
+            "pad",
+            PartRole.PAD,
+            [Note(0.0, 8.0, p, 70) for p in (48, 55)],
+            gm(89, SynthPatch.WARM_PAD),
+        ),
+        _part(
+            "lead",
+            PartRole.LEAD,
+            [Note(b, 0.5, 72 + int(b * 2) % 5, 100) for b in beats[::2]],
+            gm(80, SynthPatch.SQUARE_LEAD),
+        ),
+        _part(
+            "fx", PartRole.FX, [Note(4.0, 4.0, 60, 100)], InstrumentSpec(synth=SynthPatch.NOISE_FX)
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def font_path() -> Path:
+    path = Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else SMALL_FONT
+    if not path.is_file():
+        path = find_soundfont() or path
+    if not path.is_file() or not tinysoundfont_available():
+        reason = "no General MIDI SoundFont (or no tinysoundfont) on this machine"
+        if os.environ.get("SONGFORGE_REQUIRE_SOUNDFONT") == "1":
+            pytest.fail(f"SONGFORGE_REQUIRE_SOUNDFONT=1 but {reason}")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.mark.parametrize("sample_rate_hz", [44100, 48000])
+def test_every_part_is_one_dry_mono_array_of_the_exact_length_without_a_font(
+    sample_rate_hz: int,
+) -> None:
+    parts = band()
+    total_s = 4.00002
+    audio = render_parts(parts, 120.0, total_s, sample_rate_hz, None)
+    assert list(audio) == [p.name for p in parts]
+    for name, stem in audio.items():
+        assert stem.shape == (1, round(total_s * sample_rate_hz)), name
+        assert stem.dtype == np.float32
+        assert np.all(np.isfinite(stem))
+
+
+def test_every_part_peaks_at_minus_6_dbfs() -> None:
+    for name, stem in render_parts(band(), 120.0, 4.0, SR, None).items():
+        assert float(np.max(np.abs(stem))) == pytest.approx(PART_PEAK, rel=1e-5), name
+
+
+def test_a_silent_part_stays_silent() -> None:
+    quiet = _part("quiet", PartRole.LEAD, [], InstrumentSpec(synth=SynthPatch.SAW_LEAD))
+    after_end = _part(
+        "late",
+        PartRole.LEAD,
+        [Note(100.0, 1.0, 60, 100)],
+        InstrumentSpec(synth=SynthPatch.SAW_LEAD),
+    )
+    audio = render_parts([quiet, after_end], 120.0, 2.0, SR, None)
+    assert not np.any(audio["quiet"]) and not np.any(audio["late"])
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small test scores are normally rendered in one lane: force two."""
+    monkeypatch.setattr(sources, "_MIN_PARALLEL_COST", 0.0)
+
+
+def _same(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> None:
+    assert list(first) == list(second)
+    for name in first:
+        assert first[name].tobytes() == second[name].tobytes(), name
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_the_same_parts_give_the_same_bytes_however_they_are_scheduled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parts = band(SoundSource.SYNTH)
+    forked = render_parts(parts, 126.0, 4.0, SR, None)
+    monkeypatch.setattr(sources, "_can_fork", lambda: False)
+    threaded = render_parts(parts, 126.0, 4.0, SR, None)
+    monkeypatch.setattr(sources, "MAX_WORKERS", 1)
+    in_order = render_parts(parts, 126.0, 4.0, SR, None)
+    _same(forked, threaded)
+    _same(forked, in_order)
+    reordered = render_parts(list(reversed(parts)), 126.0, 4.0, SR, None)
+    for name in forked:
+        assert forked[name].tobytes() == reordered[name].tobytes()
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_parts_are_rendered_here_when_the_helper_process_dies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parts = band(SoundSource.SYNTH)
+    expected = render_parts(parts, 120.0, 2.0, SR, None)
+
+    def die(*_: object) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(sources._HelperLane, "_child", die)
+    _same(expected, render_parts(parts, 120.0, 2.0, SR, None))
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_an_error_in_the_helper_process_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = band(SoundSource.SYNTH)[:2]
+    real = sources.render_part
+
+    def fail_on_bass(part: Part, *args: object) -> np.ndarray:
+        if part.name == "bass":
+            raise RenderError("bass exploded")
+        return real(part, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources, "render_part", fail_on_bass)
+    monkeypatch.setattr(sources, "_split_lanes", lambda costs, lanes: [[0], [1]])
+    with pytest.raises(RenderError, match="bass exploded"):
+        render_parts(parts, 120.0, 2.0, SR, None)
+
+
+def test_a_broken_font_path_raises_soundfont_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sf2"
+    bad.write_text("not a font")
+    with pytest.raises(SoundFontError):
+        render_parts(band(), 120.0, 1.0, SR, bad)
+
+
+def test_part_names_must_be_unique() -> None:
+    parts = band(SoundSource.SYNTH)
+    with pytest.raises(RenderError, match="unique"):
+        render_parts([parts[0], parts[0]], 120.0, 1.0, SR, None)
+
+
+def test_a_font_plays_the_parts_that_ask_for_it_in_stereo(font_path: Path) -> None:
+    parts = band()
+    audio = render_parts(parts, 120.0, 4.0, SR, font_path)
+    for part in parts:
+        stem = audio[part.name]
+        channels = 2 if part.instrument.source is SoundSource.SOUNDFONT else 1
+        assert stem.shape == (channels, 4 * SR), part.name
+        assert float(np.max(np.abs(stem))) == pytest.approx(PART_PEAK, rel=1e-5)
+
+
+def test_synth_parts_ignore_the_font(font_path: Path) -> None:
+    parts = band(SoundSource.SYNTH)
+    with_font = render_parts(parts, 120.0, 2.0, SR, font_path)
+    without = render_parts(parts, 120.0, 2.0, SR, None)
+    for name in without:
+        assert with_font[name].tobytes() == without[name].tobytes()
+
+
+def test_a_font_render_is_byte_identical_across_runs(font_path: Path) -> None:
+    parts = band()
+    first = render_parts(parts, 100.0, 3.0, SR, font_path)
+    second = render_parts(parts, 100.0, 3.0, SR, font_path)
+    for name in first:
+        assert first[name].tobytes() == second[name].tobytes(), name
+
+
+def test_the_renderers_follow_the_part_renderer_protocol(font_path: Path) -> None:
+    drums = band()[0]
+    synth: sources.PartRenderer = sources.SynthRenderer()
+    font: sources.PartRenderer = sources.SoundFontRenderer(font_path)
+    assert synth.render(drums, 120.0, 1.0, SR).shape == (1, SR)
+    assert font.render(drums, 120.0, 1.0, SR).shape == (2, SR)
