@@ -77,10 +77,20 @@ class ProviderError(SongforgeError):
 
     code = "provider_error"
 
-    def __init__(self, message: str, *, provider: str = "", retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.provider = provider
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # the provider's Retry-After, when it sent one
+        self.status = status  # the provider's HTTP status, when there was one
 
 
 class ProviderUnavailable(ProviderError):

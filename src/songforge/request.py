@@ -75,6 +75,27 @@ class SongRequest(BaseModel):
     instruments: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=60)]], Field(max_length=16)
     ] = []
+    provider: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=40)]],
+            Field(min_length=1, max_length=8),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Provider name or fallback order, e.g. ['stable-audio', 'songforge']; "
+        "default: the configured policy (the offline engine)",
+    )
+    lyrics: Annotated[str, Field(max_length=5000)] | None = Field(
+        None, description="Lyrics for providers that sing (suno); others ignore them"
+    )
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _providers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @field_validator("genre")
     @classmethod
