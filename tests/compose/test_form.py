@@ -3,6 +3,8 @@ curve that peaks on the last chorus."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from compose_helpers import make_plan, rock, style_variant
 
@@ -13,7 +15,7 @@ from songforge.styles.catalog import default_catalog
 from songforge.theory import TimeSignature
 
 
-def song_seconds(plan_duration_s: float, **overrides: object) -> float:
+def song_seconds(plan_duration_s: float, **overrides: Any) -> float:
     composition = compose(make_plan(duration_s=plan_duration_s, **overrides))
     beats = composition.total_beats + composition.ending_beats
     return beats * 60.0 / composition.tempo_bpm

@@ -8,7 +8,7 @@ from compose_helpers import composed, make_plan, rock, section_beats, sections_o
 
 from songforge.compose.composer import compose
 from songforge.compose.harmony import chord_for, lenient_chord, parse_numeral
-from songforge.compose.score import ChordQuality, SectionKind
+from songforge.compose.score import ChordQuality, Composition, SectionKind
 from songforge.compose.summary import chords_by_bar
 from songforge.compose.timeline import ChordTimeline
 from songforge.styles.catalog import default_catalog
@@ -98,7 +98,7 @@ def test_every_numeral_in_every_style_file_parses() -> None:
     assert not problems
 
 
-def chord_names(composition, start: float, end: float) -> list[tuple[float, str]]:  # type: ignore[no-untyped-def]
+def chord_names(composition: Composition, start: float, end: float) -> list[tuple[float, str]]:
     return [
         (round(e.start_beat - start, 6), e.chord.symbol)
         for e in composition.chords

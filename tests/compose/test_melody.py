@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from itertools import pairwise
 
 import pytest
 from compose_helpers import composed, notes_in, relative, section_beats, sections_of
@@ -59,9 +60,7 @@ def test_the_melody_stays_within_a_twelfth(composition: Composition) -> None:
 
 
 def test_the_melody_moves_mostly_by_step_and_rarely_by_octave(composition: Composition) -> None:
-    moves = [
-        abs(b.pitch - a.pitch) for p in phrases(composition) for a, b in zip(p, p[1:], strict=False)
-    ]
+    moves = [abs(b.pitch - a.pitch) for p in phrases(composition) for a, b in pairwise(p)]
     small = sum(1 for m in moves if m <= 4)
     octaves = sum(1 for m in moves if m >= 12)
     assert small / len(moves) >= 0.6
@@ -86,7 +85,7 @@ def test_each_phrase_has_one_high_point(composition: Composition) -> None:
 def test_phrases_end_with_a_rest(composition: Composition) -> None:
     bar = composition.beats_per_bar
     for section in composition.sections:
-        start, end = section_beats(composition, section)
+        start, _ = section_beats(composition, section)
         for k in range(section.bars // PHRASE_BARS):
             phrase_end = start + (k + 1) * PHRASE_BARS * bar
             chunk = notes_in(composition.melody, phrase_end - PHRASE_BARS * bar, phrase_end)
@@ -163,9 +162,7 @@ def test_the_hook_returns_at_the_head_of_every_chorus_phrase() -> None:
 
 
 def contour(notes: list[Note]) -> list[int]:
-    return [
-        (b.pitch > a.pitch) - (b.pitch < a.pitch) for a, b in zip(notes, notes[1:], strict=False)
-    ]
+    return [(b.pitch > a.pitch) - (b.pitch < a.pitch) for a, b in pairwise(notes)]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -201,5 +198,5 @@ def test_the_counter_melody_answers_in_the_melodys_rests(composition: Compositio
 def test_the_melody_never_runs_past_the_song() -> None:
     composition = composed("house")
     assert all(
-        0 <= n.start_beat and n.end_beat <= composition.total_beats for n in composition.melody
+        n.start_beat >= 0 and n.end_beat <= composition.total_beats for n in composition.melody
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from songforge.compose.composer import arrange, compose
 from songforge.compose.melody import HOOK_KINDS
 from songforge.compose.score import Composition, Note, Part, PartRole, Score, SectionKind
 from songforge.compose.timeline import ChordTimeline
-from songforge.styles.schema import BassPattern, ChordPattern, FxPattern, LeadPattern
+from songforge.styles.schema import BassPattern, ChordPattern, FxPattern, LeadPattern, Style
 from songforge.theory import TimeSignature
 
 METERS = [TimeSignature.FOUR_FOUR, TimeSignature.THREE_FOUR, TimeSignature.SIX_EIGHT]
@@ -30,7 +31,7 @@ def _part(name: str, role: str, pattern: str) -> dict[str, Any]:
     }
 
 
-def every_pattern_style():  # type: ignore[no-untyped-def]
+def every_pattern_style() -> Style:
     parts = [_part(f"bass_{p.value}", "bass", p.value) for p in BassPattern]
     parts += [_part(f"chords_{p.value}", "chords", p.value) for p in ChordPattern]
     parts += [_part(f"lead_{p.value}", "lead", p.value) for p in LeadPattern]
@@ -137,7 +138,7 @@ def test_chord_parts_play_chord_tones() -> None:
 
 
 def test_chord_parts_move_smoothly_between_chords() -> None:
-    composition, score = arranged(TimeSignature.FOUR_FOUR)
+    _, score = arranged(TimeSignature.FOUR_FOUR)
     for pattern in (ChordPattern.SUSTAINED, ChordPattern.BLOCK, ChordPattern.STABS):
         notes = score.part(f"chords_{pattern.value}").notes
         onsets: dict[float, list[int]] = {}
@@ -146,7 +147,7 @@ def test_chord_parts_move_smoothly_between_chords() -> None:
         shapes = [sorted(v) for _, v in sorted(onsets.items()) if len(v) >= 3]
         moves = [
             sum(abs(a - b) for a, b in zip(x, y, strict=False)) / min(len(x), len(y))
-            for x, y in zip(shapes, shapes[1:], strict=False)
+            for x, y in pairwise(shapes)
             if x != y
         ]
         assert moves and sum(moves) / len(moves) <= 4.0, pattern
@@ -240,7 +241,7 @@ def test_texture_is_one_continuous_bed_under_the_song() -> None:
 
 
 def test_a_part_plays_only_in_its_listed_sections_or_above_its_energy() -> None:
-    composition, score = arranged(TimeSignature.FOUR_FOUR)
+    composition, _ = arranged(TimeSignature.FOUR_FOUR)
     style = rock()
     plan = make_plan(style, duration_s=120.0, seed=3)
     arranged_rock = arrange(composition, style, plan)

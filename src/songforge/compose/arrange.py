@@ -7,6 +7,7 @@ The style may differ from the one that composed the piece: that is how remix wor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from songforge.compose.bass import bass_notes, root_pitch
@@ -77,17 +78,17 @@ def plays_in(spec: PartSpec, span: Span) -> bool:
 
 
 def _silences(
-    composition: Composition, spans: Sequence[Span], plan: SongPlan
-) -> list[tuple[float, float]]:
+    composition: Composition, spans: Sequence[Span], seed: int
+) -> tuple[tuple[float, float], ...]:
     """A beat of silence before choruses and drops, if this song's dice say so."""
-    if rng_for(plan.seed, "arrange", "dropout").random() >= 0.5:
-        return []
+    if rng_for(seed, "arrange", "dropout").random() >= 0.5:
+        return ()
     beat = composition.time_signature.pulse_beats
-    return [
+    return tuple(
         (span.start_beat - beat, span.start_beat)
         for i, span in enumerate(spans)
         if i > 0 and span.kind in DROP_OUT_BEFORE and spans[i - 1].section.bars >= 2
-    ]
+    )
 
 
 def _silenced(notes: Sequence[Note], windows: Sequence[tuple[float, float]]) -> list[Note]:
@@ -164,53 +165,49 @@ def _write(
     spec: PartSpec, ctx: PartContext, active: Sequence[Span], spans: Sequence[Span], plan: SongPlan
 ) -> list[Note]:
     rng = rng_for(plan.seed, "part", spec.name)
-    role = spec.role
+    role, pattern = spec.role, spec.pattern or ""  # the schema requires a pattern for these roles
     if role is PartRole.BASS:
-        pattern = BassPattern(spec.pattern)
-        return [n for span in active for n in bass_notes(pattern, ctx, span, rng)]
+        return [n for span in active for n in bass_notes(BassPattern(pattern), ctx, span, rng)]
     if role in HARMONY_ROLES:
-        return harmony_part_notes(ChordPattern(spec.pattern), ctx, active, rng)
+        return harmony_part_notes(ChordPattern(pattern), ctx, active, rng)
     if role in (PartRole.LEAD, PartRole.COUNTER):
-        return lead_notes(LeadPattern(spec.pattern), ctx, active, rng)
+        return lead_notes(LeadPattern(pattern), ctx, active, rng)
     if role is PartRole.FX:
-        return fx_notes(FxPattern(spec.pattern), ctx, active, spans)
+        return fx_notes(FxPattern(pattern), ctx, active, spans)
     return percussion_notes(ctx, active)
 
 
-def _finish(
-    notes: Sequence[Note],
-    role: PartRole,
-    name: str,
-    swing: Swing | None,
-    silences: Sequence[tuple[float, float]],
-    composition: Composition,
-    style: Style,
-    plan: SongPlan,
-    humanized: bool = True,
-) -> tuple[Note, ...]:
-    end = composition.total_beats + composition.ending_beats
-    out = list(notes) if role is PartRole.FX else apply_swing(notes, swing)
-    if role in DROP_OUT_ROLES:
-        out = _silenced(out, silences)
-    if humanized and role is not PartRole.FX:
-        drums = role in (PartRole.DRUMS, PartRole.PERCUSSION)
-        out = humanize(
-            out,
-            rng_for(plan.seed, "humanize", name),
-            composition.tempo_bpm,
-            _humanizer(style, drums),
-            end,
+@dataclass(frozen=True)
+class _Performance:
+    """How every part of one arrangement is played: swing, silences, humanising, the ending."""
+
+    composition: Composition
+    style: Style
+    swing: Swing | None
+    silences: tuple[tuple[float, float], ...]
+    seed: int
+
+    def play(self, notes: Sequence[Note], role: PartRole, name: str) -> tuple[Note, ...]:
+        """Swing, silences, humanising and fades; then nothing may sound past the song's end."""
+        composition = self.composition
+        end = composition.total_beats + composition.ending_beats
+        out = list(notes) if role is PartRole.FX else apply_swing(notes, self.swing)
+        if role in DROP_OUT_ROLES:
+            out = _silenced(out, self.silences)
+        if role is not PartRole.FX:
+            feel = _humanizer(self.style, drums=role in (PartRole.DRUMS, PartRole.PERCUSSION))
+            rng = rng_for(self.seed, "humanize", name)
+            out = humanize(out, rng, composition.tempo_bpm, feel, end)
+        if self.style.form.ending == "fade":
+            out = _faded(out, composition)
+        out = [
+            n if n.end_beat <= end else Note(n.start_beat, end - n.start_beat, n.pitch, n.velocity)
+            for n in out
+            if n.start_beat < end - _EPS
+        ]
+        return tuple(
+            sorted(out, key=lambda n: (n.start_beat, n.pitch, n.duration_beats, n.velocity))
         )
-    if style.form.ending == "fade":
-        out = _faded(out, composition)
-    out = [n for n in out if n.start_beat < end - _EPS]
-    out = [
-        n
-        if n.end_beat <= end
-        else Note(n.start_beat, round(end - n.start_beat, 6), n.pitch, n.velocity)
-        for n in out
-    ]
-    return tuple(sorted(out, key=lambda n: (n.start_beat, n.pitch, n.duration_beats, n.velocity)))
 
 
 def arrange(composition: Composition, style: Style, plan: SongPlan) -> Score:
@@ -218,8 +215,13 @@ def arrange(composition: Composition, style: Style, plan: SongPlan) -> Score:
     spans = spans_of(composition)
     timeline = ChordTimeline(composition.chords)
     meter = composition.time_signature
-    swing = swing_for(style.feel, style.swing, meter)
-    silences = _silences(composition, spans, plan)
+    performance = _Performance(
+        composition,
+        style,
+        swing_for(style.feel, style.swing, meter),
+        _silences(composition, spans, plan.seed),
+        plan.seed,
+    )
     specs, applied = assign_hints(style.parts, plan.instrument_hints)
     parts: list[Part] = []
     kick_grid: tuple[float, ...] = ()
@@ -228,9 +230,7 @@ def arrange(composition: Composition, style: Style, plan: SongPlan) -> Score:
             composition, style.drums, spans, style.feel is Feel.HALF_TIME, plan.seed
         )
         kick_grid = tuple(n.start_beat for n in grid_notes if n.pitch == Drum.KICK)
-        kit = _finish(
-            grid_notes, PartRole.DRUMS, "drums", swing, silences, composition, style, plan
-        )
+        kit = performance.play(grid_notes, PartRole.DRUMS, "drums")
         if kit:
             parts.append(
                 Part("drums", PartRole.DRUMS, kit, style.drums.instrument, style.drums.mix)
@@ -247,7 +247,7 @@ def arrange(composition: Composition, style: Style, plan: SongPlan) -> Score:
         ends_here = plays_in(spec, spans[-1]) or (spec.role in FINAL_ROLES and not harmony_at_end)
         if ends_here:
             notes += _final_notes(spec, ctx, composition, style, spans[-1].energy)
-        finished = _finish(notes, spec.role, spec.name, swing, silences, composition, style, plan)
+        finished = performance.play(notes, spec.role, spec.name)
         if finished:
             parts.append(Part(spec.name, spec.role, finished, spec.instrument, spec.mix))
     kicks = tuple(

@@ -3,6 +3,7 @@ chord's root on its changes (a drone holds a common tone instead) and approach n
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
@@ -38,8 +39,11 @@ def above(ctx: PartContext, pitch: int, semitones: int) -> int:
 
 def approach(ctx: PartContext, target: int, origin: int) -> int:
     """A chromatic neighbour leading into ``target`` from the side ``origin`` is on."""
-    pitch = target - 1 if origin <= target else target + 1
-    return fold_into(pitch, ctx.low, ctx.high)
+    below, above_ = target - 1, target + 1
+    preferred, other = (below, above_) if origin <= target else (above_, below)
+    if ctx.low <= preferred <= ctx.high:
+        return preferred
+    return other if ctx.low <= other <= ctx.high else fold_into(preferred, ctx.low, ctx.high)
 
 
 def _on_pulse(ctx: PartContext, t: float) -> bool:
@@ -210,19 +214,45 @@ def _chord_tones_in_range(ctx: PartContext, chord: Chord) -> list[int]:
     return [p for p in range(ctx.low, ctx.high + 1) if p % 12 in chord.pitch_classes]
 
 
+def _nearest_of_class(ctx: PartContext, pc: int, near: float) -> int:
+    """The pitch of class ``pc`` in the part's range nearest ``near``."""
+    options = [p for p in range(ctx.low, ctx.high + 1) if p % 12 == pc] or [root_pitch(ctx, pc)]
+    return min(options, key=lambda p: (abs(p - near), p))
+
+
+def _walk_step(ctx: PartContext, current: int, target: int, pool: list[int]) -> int:
+    """The next walking note: 1-4 semitones toward the target (up, from the middle of the range,
+    when already there), never the note just played."""
+    if target == current:
+        direction = 1 if current < (ctx.low + ctx.high) / 2 else -1
+    else:
+        direction = 1 if target > current else -1
+    for way in (direction, -direction):
+        ahead = sorted(
+            (p for p in pool if 1 <= (p - current) * way <= 4), key=lambda p: abs(p - current)
+        )
+        if ahead:
+            return ahead[0]
+    return current + direction * 2
+
+
 def walking(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
-    """Quarter notes: the root, chord tones heading for the next root, a chromatic approach."""
+    """Quarter notes: the root, chord tones (scale tones on weak beats) heading for the next
+    root, then a chromatic approach into it."""
     notes = []
     step = ctx.meter.pulse_beats
+    scale = set(ctx.key.scale_pitch_classes())
     prev: int | None = None
     for seg in _segments(ctx, span):
-        root = root_pitch(ctx, seg.chord.bass)
-        if prev is not None and abs(root - 12 - prev) < abs(root - prev) and root - 12 >= ctx.low:
-            root -= 12
-        points = list(grid(seg.start_beat, seg.end_beat, step))
-        nxt = seg.next_chord or seg.chord
-        target = root_pitch(ctx, nxt.bass)
+        root = _nearest_of_class(
+            ctx, seg.chord.bass, root_pitch(ctx, seg.chord.bass) if prev is None else prev
+        )
+        standing = seg.next_chord is None or seg.next_chord == seg.chord
+        goal = root + 12 if standing and root + 12 <= ctx.high else root - 12 if standing else root
+        target = _nearest_of_class(ctx, (seg.next_chord or seg.chord).bass, goal)
         tones = _chord_tones_in_range(ctx, seg.chord) or [root]
+        passing = sorted(set(tones) | {p for p in range(ctx.low, ctx.high + 1) if p % 12 in scale})
+        points = list(grid(seg.start_beat, seg.end_beat, step))
         current = root
         for k, t in enumerate(points):
             if k == 0:
@@ -230,19 +260,10 @@ def walking(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note
             elif k == len(points) - 1:
                 pitch = approach(ctx, target, current)
             else:
-                direction = 1 if target >= current else -1
-                ahead = [p for p in tones if 0 < (p - current) * direction <= 5]
-                pitch = (
-                    ahead[0]
-                    if direction > 0 and ahead
-                    else ahead[-1]
-                    if ahead
-                    else current + direction * 2
-                )
-            pitch = fold_into(pitch, ctx.low, ctx.high)
-            notes.append(
-                note(t, step * LEGATO, pitch, ctx.velocity(span.energy, 1.05 if k == 0 else 0.95))
-            )
+                pool = tones if is_strong(t, ctx.meter) else passing
+                pitch = fold_into(_walk_step(ctx, current, target, pool), ctx.low, ctx.high)
+            velocity = ctx.velocity(span.energy, 1.05 if k == 0 else 0.95)
+            notes.append(note(t, step * LEGATO, pitch, velocity))
             current = pitch
         prev = current
     return notes
@@ -365,51 +386,33 @@ def ensure_roots_on_changes(ctx: PartContext, span: Span, notes: list[Note]) -> 
     """Whatever the pattern, the first note after each chord change is that chord's root
     (inserted on the change when the pattern has none within a beat)."""
     out = sorted(notes, key=lambda n: (n.start_beat, n.pitch))
+    starts = [n.start_beat for n in out]
+    added: list[Note] = []
     previous: Chord | None = None
     for seg in _segments(ctx, span):
         if seg.chord == previous:
             continue
         previous = seg.chord
         root_pc = seg.chord.bass
-        window = [
-            i
-            for i, n in enumerate(out)
-            if seg.start_beat - _EPS <= n.start_beat < seg.start_beat + 1.0 - _EPS
-        ]
-        if window:
-            first = out[window[0]].start_beat
-            for i in window:
-                if abs(out[i].start_beat - first) < _EPS and out[i].pitch % 12 != root_pc:
-                    pitch = fold_into(
-                        out[i].pitch - ((out[i].pitch - root_pc) % 12), ctx.low, ctx.high
-                    )
-                    out[i] = Note(out[i].start_beat, out[i].duration_beats, pitch, out[i].velocity)
+        i = bisect_left(starts, seg.start_beat - _EPS)
+        if i < len(out) and out[i].start_beat < seg.start_beat + 1.0 - _EPS:
+            first = out[i].start_beat
+            while i < len(out) and out[i].start_beat - first < _EPS:
+                n = out[i]
+                if n.pitch % 12 != root_pc:
+                    pitch = fold_into(n.pitch - ((n.pitch - root_pc) % 12), ctx.low, ctx.high)
+                    out[i] = Note(n.start_beat, n.duration_beats, pitch, n.velocity)
+                i += 1
             continue
-        nxt = next(
-            (n.start_beat for n in out if n.start_beat > seg.start_beat + _EPS), seg.end_beat
-        )
-        out = [
-            Note(
-                n.start_beat,
-                min(n.duration_beats, seg.start_beat - n.start_beat),
-                n.pitch,
-                n.velocity,
-            )
-            if n.start_beat < seg.start_beat < n.end_beat - _EPS
-            else n
-            for n in out
-        ]
+        for j in range(max(0, i - 2), i):
+            n = out[j]
+            if n.end_beat > seg.start_beat + _EPS:
+                out[j] = Note(n.start_beat, seg.start_beat - n.start_beat, n.pitch, n.velocity)
+        following = out[i].start_beat if i < len(out) else seg.end_beat
+        length = min(following - seg.start_beat, 1.0) * LEGATO
         root = root_pitch(ctx, root_pc)
-        out.append(
-            note(
-                seg.start_beat,
-                min(nxt - seg.start_beat, 1.0) * LEGATO,
-                root,
-                ctx.velocity(span.energy),
-            )
-        )
-        out.sort(key=lambda n: (n.start_beat, n.pitch))
-    return out
+        added.append(note(seg.start_beat, length, root, ctx.velocity(span.energy)))
+    return sorted(out + added, key=lambda n: (n.start_beat, n.pitch))
 
 
 def bass_notes(

@@ -108,13 +108,8 @@ class PartContext:
 
 
 def note(start: float, duration: float, pitch: int, velocity: int) -> Note:
-    """A note with tidy rounding and sane bounds."""
-    return Note(
-        round(start, 6),
-        round(max(duration, 0.02), 6),
-        min(127, max(0, pitch)),
-        min(127, max(1, velocity)),
-    )
+    """A note with sane bounds (times are tidied once, when the part is finished)."""
+    return Note(start, max(duration, 0.02), min(127, max(0, pitch)), min(127, max(1, velocity)))
 
 
 def part_range(spec: PartSpec) -> tuple[int, int]:

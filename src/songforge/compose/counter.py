@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 from songforge.compose.melody import HOOK_KINDS, MelodyFrame
 from songforge.compose.pitch import nearest_with_pc
@@ -21,7 +22,7 @@ def _gaps(melody: Sequence[Note], start: float, end: float) -> list[tuple[float,
     """Rests of the melody inside [start, end), from a note's end to the next note's start."""
     inside = [n for n in melody if start - _EPS <= n.start_beat < end - _EPS]
     gaps = []
-    for a, b in zip(inside, inside[1:], strict=False):
+    for a, b in pairwise(inside):
         if b.start_beat - a.end_beat >= MIN_GAP_BEATS - _EPS:
             gaps.append((a.end_beat, b.start_beat))
     if inside and end - inside[-1].end_beat >= MIN_GAP_BEATS - _EPS:

@@ -47,6 +47,7 @@ def groove_name(drums: DrumSpec, kind: SectionKind) -> str:
 
 
 def choose_variant(rng: np.random.Generator) -> GrooveVariant:
+    """Which of the seeded groove touches this song's kit uses."""
     push, open_hat, ghost = (bool(x) for x in rng.random(3) < 0.5)
     return GrooveVariant(push, open_hat, ghost)
 

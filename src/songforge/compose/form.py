@@ -54,6 +54,7 @@ DEFAULT_ENERGY: dict[SectionKind, float] = {
 }
 
 _CLIMAX_KINDS = (SectionKind.CHORUS, SectionKind.DROP)
+_FRAME_KINDS = (SectionKind.INTRO, SectionKind.OUTRO)
 # which kinds lose length first, and which are dropped first when even 1-bar sections are too long
 _GROW_RANK = (
     SectionKind.CHORUS,
@@ -129,13 +130,15 @@ def _slot(style: Style, kind: SectionKind) -> _Slot:
 
 def _core_block(kinds: list[SectionKind]) -> list[SectionKind]:
     """The verse-to-chorus run that a longer song repeats."""
-    body = [i for i, k in enumerate(kinds) if k not in (SectionKind.INTRO, SectionKind.OUTRO)]
+    body = [i for i, k in enumerate(kinds) if k not in _FRAME_KINDS]
     if not body:
         return [kinds[0]]
     first = body[0]
     for i in range(first, len(kinds)):
         if kinds[i] in _CLIMAX_KINDS:
             return kinds[first : i + 1]
+    if SectionKind.SOLO in kinds:  # jazz and blues: more choruses of solos over the form
+        return [SectionKind.SOLO]
     return [kinds[first]]
 
 
@@ -187,7 +190,12 @@ def _drop_sections(slots: list[_Slot], target_bars: float, repeats_only: bool) -
     while len(slots) > 1:
         error = sum(s.bars for s in slots) - target_bars
         kinds = [s.kind for s in slots]
-        candidates = [i for i in range(len(slots)) if not repeats_only or kinds[i] in kinds[:i]]
+        body = [i for i, k in enumerate(kinds) if k not in _FRAME_KINDS]
+        candidates = [
+            i
+            for i in range(len(slots))
+            if (not repeats_only or kinds[i] in kinds[:i]) and body != [i]
+        ]
         if error <= 0 or not candidates:
             break
         victim = max(candidates, key=lambda i: (-_DROP_RANK.index(kinds[i]), i))
@@ -290,10 +298,9 @@ def _land_nudged(
                 best = (cost, candidate, float(ending))
     if best is None:
         return None
-    _, chosen, ending = best
-    tempo = round((sum(chosen) * beats_per_bar + ending) * 60.0 / plan.duration_s, 3)
-    ending = plan.duration_s * tempo / 60.0 - sum(chosen) * beats_per_bar
-    return chosen, tempo, ending
+    _, chosen, ring = best
+    tempo = round((sum(chosen) * beats_per_bar + ring) * 60.0 / plan.duration_s, 3)
+    return chosen, tempo, plan.duration_s * tempo / 60.0 - sum(chosen) * beats_per_bar
 
 
 def _energies(kinds: list[SectionKind], plan: SongPlan) -> list[float]:
@@ -324,6 +331,7 @@ def _label(kind: SectionKind) -> str:
 def build_sections(
     kinds: list[SectionKind], bars: list[int], energies: list[float]
 ) -> tuple[Section, ...]:
+    """Contiguous sections named by occurrence ('chorus 2') when a kind repeats."""
     counts = {k: kinds.count(k) for k in kinds}
     seen: dict[SectionKind, int] = {}
     sections = []

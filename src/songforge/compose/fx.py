@@ -67,6 +67,7 @@ def texture(ctx: PartContext, spans: Sequence[Span], all_spans: Sequence[Span]) 
 def fx_notes(
     pattern: FxPattern, ctx: PartContext, spans: Sequence[Span], all_spans: Sequence[Span]
 ) -> list[Note]:
+    """The fx part's notes: transitions into climaxes, or a continuous bed."""
     if pattern is FxPattern.TEXTURE:
         return texture(ctx, spans, all_spans)
     return transitions(ctx, spans, all_spans)

@@ -148,6 +148,7 @@ class GrooveVariant:
 
 
 def varied(bar: BarPattern, variant: GrooveVariant, bar_index: int) -> BarPattern:
+    """The bar with the variant's touches for its place in the phrase."""
     out = dict(bar)
     steps = len(next(iter(bar.values())))
     if variant.push_kick and bar_index % 4 == 3 and "kick" in out:

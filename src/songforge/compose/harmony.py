@@ -82,6 +82,8 @@ _BLUES_MINOR = ("i7", "i7", "i7", "i7", "iv7", "iv7", "i7", "i7", "V7", "iv7", "
 
 @dataclass(frozen=True, slots=True)
 class ParsedNumeral:
+    """A numeral's root (above the tonic) and quality, before the style's extensions."""
+
     root_offset: int  # semitones above the tonic
     quality: ChordQuality
     explicit: bool  # the numeral spelled its quality (a suffix): extensions leave it alone
@@ -98,10 +100,7 @@ def parse_numeral(numeral: str, key: Key) -> ParsedNumeral:
     if suffix not in _SUFFIXES:
         raise ValueError(f"unknown chord suffix {suffix!r} in {numeral!r}")
     degree = _DEGREES[roman.lower()]
-    if acc:
-        offset = _MAJOR_STEPS[degree] + (-1 if acc == "b" else 1)
-    else:
-        offset = key.mode.intervals[degree]
+    offset = _MAJOR_STEPS[degree] + (-1 if acc == "b" else 1) if acc else key.mode.intervals[degree]
     quality = _SUFFIXES[suffix][0 if upper else 1]
     return ParsedNumeral(offset % 12, quality, explicit=suffix not in _TRIAD_MARKS)
 

@@ -18,7 +18,7 @@ _P = SynthPatch
 
 @dataclass(frozen=True, slots=True)
 class HintedInstrument:
-    """Words that name an instrument, its sound, and the parts that may take it (preferred first)."""
+    """Words naming an instrument, its sound, and the parts that may take it (preferred first)."""
 
     words: tuple[str, ...]
     gm_program: int

@@ -1,9 +1,11 @@
-"""Lead and counter parts: every :class:`LeadPattern`, moved by whole octaves into the part's range."""
+"""Lead and counter parts: every :class:`LeadPattern`, moved by whole octaves into the part's
+range."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -95,7 +97,8 @@ def riff(
     rng: np.random.Generator,
     repeat_beats: float | None = None,
 ) -> list[Note]:
-    """A one- or two-bar figure from the hook, repeated and moved along the scale with the chords."""
+    """A one- or two-bar figure from the hook, repeated and moved along the scale with the
+    chords."""
     hook = list(ctx.composition.hook) or [
         n for n in ctx.composition.melody if n.start_beat < 2 * ctx.bar_beats
     ]
@@ -138,7 +141,7 @@ def fills(ctx: PartContext, spans: Sequence[Span], rng: np.random.Generator) -> 
     out: list[Note] = []
     for span in spans:
         inside = [n for n in line if span.start_beat <= n.start_beat < span.end_beat]
-        ends = [(a.end_beat, b.start_beat) for a, b in zip(inside, inside[1:], strict=False)]
+        ends = [(a.end_beat, b.start_beat) for a, b in pairwise(inside)]
         if inside:
             ends.append((inside[-1].end_beat, span.end_beat))
         else:
@@ -182,4 +185,5 @@ WRITERS: dict[LeadPattern, LeadWriter] = {
 def lead_notes(
     pattern: LeadPattern, ctx: PartContext, spans: Sequence[Span], rng: np.random.Generator
 ) -> list[Note]:
+    """The lead or counter part's notes over the sections it plays in."""
     return WRITERS[pattern](ctx, spans, rng)

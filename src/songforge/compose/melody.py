@@ -58,6 +58,7 @@ class MelodyFrame:
 def make_frame(
     key: Key, meter: TimeSignature, timeline: ChordTimeline, spec: MelodySpec
 ) -> MelodyFrame:
+    """The register window (at most a twelfth, inside the style's range) and the chorus lift."""
     low, high = spec.pitch_range
     lift = min(5, max(3, spec.chorus_lift_semitones))
     span = min(MAX_RANGE_SEMITONES, max(high - low, MIN_BAND_SEMITONES + lift))
@@ -183,7 +184,9 @@ def _allowed(frame: MelodyFrame, tone: _Tone) -> tuple[int, ...]:
     return frame.scale
 
 
-def _single_peak(pitches: list[int], tones: Sequence[_Tone], frame: MelodyFrame, low: int, keep_last: bool) -> bool:
+def _single_peak(
+    pitches: list[int], tones: Sequence[_Tone], frame: MelodyFrame, low: int, keep_last: bool
+) -> bool:
     """Lower every copy of the highest pitch but one (the one nearest two thirds through, or the
     cadence note when it must stay). Returns whether anything changed."""
     top = max(pitches)
@@ -193,14 +196,24 @@ def _single_peak(pitches: list[int], tones: Sequence[_Tone], frame: MelodyFrame,
     start, end = tones[0].start, tones[-1].start + tones[-1].duration
     where = start + (end - start) * 2 / 3
     last = len(pitches) - 1
-    peak = last if keep_last and last in copies else min(copies, key=lambda i: abs(tones[i].start - where))
+    peak = (
+        last
+        if keep_last and last in copies
+        else min(copies, key=lambda i: abs(tones[i].start - where))
+    )
     for i in copies:
         if i != peak:
             pitches[i] = nearest_with_pc(top, _allowed(frame, tones[i]), low, top - 1, -1)
     return True
 
 
-def _recover_leaps(pitches: list[int], tones: Sequence[_Tone], frame: MelodyFrame, band: tuple[int, int], keep_last: bool) -> bool:
+def _recover_leaps(
+    pitches: list[int],
+    tones: Sequence[_Tone],
+    frame: MelodyFrame,
+    band: tuple[int, int],
+    keep_last: bool,
+) -> bool:
     """After a leap wider than a fifth, make the next note move back (below the peak).
     Returns whether anything changed."""
     low, high = band
@@ -215,19 +228,25 @@ def _recover_leaps(pitches: list[int], tones: Sequence[_Tone], frame: MelodyFram
             continue
         if keep_last and i + 1 == last:
             if i != peak:
-                pitches[i] = nearest_with_pc(pitches[i - 1], _allowed(frame, tones[i]), low, top - 1)
+                pitches[i] = nearest_with_pc(
+                    pitches[i - 1], _allowed(frame, tones[i]), low, top - 1
+                )
                 changed = True
             continue
         direction = -1 if leap > 0 else 1
         ceiling = high if i + 1 == peak else min(high, top - 1)
-        candidate = nearest_with_pc(pitches[i], _allowed(frame, tones[i + 1]), low, ceiling, direction)
+        candidate = nearest_with_pc(
+            pitches[i], _allowed(frame, tones[i + 1]), low, ceiling, direction
+        )
         if (candidate - pitches[i]) * direction > 0:
             pitches[i + 1] = candidate
             changed = True
     return changed
 
 
-def conform(tones: list[_Tone], frame: MelodyFrame, band: tuple[int, int], final_tonic: bool) -> list[_Tone]:
+def conform(
+    tones: list[_Tone], frame: MelodyFrame, band: tuple[int, int], final_tonic: bool
+) -> list[_Tone]:
     """Enforce the phrase rules on a realised phrase: strong-beat chord tones, a move back after
     wide leaps, a single high point about two thirds through (an ending tonic is kept)."""
     if not tones:
@@ -240,7 +259,9 @@ def conform(tones: list[_Tone], frame: MelodyFrame, band: tuple[int, int], final
     if final_tonic:
         pcs = _chord_pcs(frame, tones[last].start)
         tonic = {frame.key.tonic_pc} if frame.key.tonic_pc in pcs else set(pcs)
-        pitches[last] = nearest_with_pc(pitches[last - 1] if last else pitches[last], tonic, low, high)
+        pitches[last] = nearest_with_pc(
+            pitches[last - 1] if last else pitches[last], tonic, low, high
+        )
     for _ in range(4):
         peaks = _single_peak(pitches, tones, frame, low, final_tonic)
         leaps = _recover_leaps(pitches, tones, frame, band, final_tonic)
@@ -258,35 +279,28 @@ def refit(tones: list[_Tone], frame: MelodyFrame, band: tuple[int, int]) -> list
     return tones if fits else conform(tones, frame, band, final_tonic=False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Material:
-    motif: Motif
-    density: float
-
-
 def _density(frame: MelodyFrame, energy: float, factor: float) -> float:
     low, high = frame.spec.notes_per_bar
     return max(1.0, (low + (high - low) * energy) * factor)
 
 
-def _material(
+def _motif(
     frame: MelodyFrame, seed: int, name: str, energy: float, factor: float, hook: bool
-) -> _Material:
+) -> Motif:
+    """A section kind's motif from its own random stream; hooks repeat notes more and syncopate."""
     spec = frame.spec
     rng = rng_for(seed, "melody", "motif", name)
-    density = _density(frame, energy, factor)
     repeat_bias = 0.8 if hook else 1.0
-    motif = make_motif(
+    return make_motif(
         rng,
         spec.motif_bars,
         frame.meter,
-        density,
+        _density(frame, energy, factor),
         min(1.0, spec.syncopation + (0.2 if hook else 0.0)),
         spec.rest_probability * (0.5 if hook else 1.0),
         spec.step_probability * repeat_bias,
         spec.leap_probability * repeat_bias,
     )
-    return _Material(motif, density)
 
 
 def _phrase_lengths(bars: int) -> list[int]:
@@ -419,9 +433,10 @@ def vary(
 
 @dataclass(frozen=True, slots=True)
 class MelodyResult:
+    """The song's melody and its hook."""
+
     melody: tuple[Note, ...]
-    hook: tuple[Note, ...]
-    phrases: tuple[tuple[float, float], ...]  # (start_beat, end_beat) of each phrase
+    hook: tuple[Note, ...]  # relative to the first bar of the section it opens
 
 
 def _notes(tones: Sequence[_Tone], meter: TimeSignature, offset: float = 0.0) -> list[Note]:
@@ -449,10 +464,10 @@ def write_melody(sections: Sequence[Section], frame: MelodyFrame, seed: int) -> 
     bar = frame.meter.beats_per_bar
     hook_kind = _hook_source(sections)
     peak_energy = max(s.energy for s in sections)
-    hook = _material(frame, seed, "hook", peak_energy, 1.15, hook=True)
+    hook = _motif(frame, seed, "hook", peak_energy, 1.15, hook=True)
     verse_energy = next((s.energy for s in sections if s.kind is SectionKind.VERSE), 0.6)
-    verse = _material(frame, seed, "verse", verse_energy, 1.0, hook=False)
-    own: dict[SectionKind, _Material] = {}
+    verse = _motif(frame, seed, "verse", verse_energy, 1.0, hook=False)
+    own: dict[SectionKind, Motif] = {}
     templates: dict[SectionKind, tuple[list[list[_Tone]], float, float]] = {}
     all_phrases: list[list[_Tone]] = []
     for section in sections:
@@ -473,14 +488,14 @@ def write_melody(sections: Sequence[Section], frame: MelodyFrame, seed: int) -> 
                 or kind in (SectionKind.BREAKDOWN, SectionKind.OUTRO)
                 or kind is hook_kind
             ):
-                motif = thinned(hook.motif) if kind is SectionKind.BREAKDOWN else hook.motif
+                motif = thinned(hook) if kind is SectionKind.BREAKDOWN else hook
             elif kind is SectionKind.VERSE:
-                motif = verse.motif
+                motif = verse
             else:
                 factor = 1.4 if kind is SectionKind.SOLO else 1.0
-                motif = own.setdefault(
-                    kind, _material(frame, seed, kind.value, section.energy, factor, False)
-                ).motif
+                if kind not in own:
+                    own[kind] = _motif(frame, seed, kind.value, section.energy, factor, False)
+                motif = own[kind]
             limit = 1 if kind is SectionKind.OUTRO else None
             phrases = write_section(section, frame, motif, rng, limit)
             if kind is not SectionKind.OUTRO:
@@ -493,5 +508,4 @@ def write_melody(sections: Sequence[Section], frame: MelodyFrame, seed: int) -> 
         hook_len = min(frame.spec.motif_bars, PHRASE_BARS) * bar
         first = [t for t in template[0] if t.start < t_start + hook_len - _EPS] if template else []
         hook_notes = _notes(first, frame.meter, offset=t_start)
-    spans = tuple((p[0].start, p[-1].start + p[-1].duration) for p in all_phrases)
-    return MelodyResult(tuple(melody), tuple(hook_notes), spans)
+    return MelodyResult(tuple(melody), tuple(hook_notes))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def motif_rhythm(
     syncopation: float,
     rest_probability: float,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Onsets on an eighth-note grid (the first on the downbeat) and lengths that leave some rests."""
+    """Onsets on an eighth-note grid (the first on the downbeat), lengths leaving some rests."""
     bar = meter.beats_per_bar
     onsets: list[float] = []
     for b in range(bars):
@@ -118,6 +119,7 @@ def make_motif(
     step_probability: float,
     leap_probability: float,
 ) -> Motif:
+    """A fresh motif: a rhythm at the given density and a contour from the style's odds."""
     onsets, durations = motif_rhythm(rng, bars, meter, notes_per_bar, syncopation, rest_probability)
     steps = motif_contour(rng, len(onsets), step_probability, leap_probability)
     return Motif(onsets, durations, steps, bars * meter.beats_per_bar)
@@ -167,7 +169,5 @@ def thinned(motif: Motif) -> Motif:
         )
         for j in range(len(onsets))
     )
-    steps = tuple(
-        max(-4, min(4, sum(motif.steps[a:b]))) for a, b in zip(keep, keep[1:], strict=False)
-    )
+    steps = tuple(max(-4, min(4, sum(motif.steps[a:b]))) for a, b in pairwise(keep))
     return Motif(onsets, durations, steps, motif.length_beats)

@@ -46,6 +46,7 @@ def _on_pulse(ctx: PartContext, t: float) -> bool:
 
 
 def percussion_notes(ctx: PartContext, spans: Sequence[Span]) -> list[Note]:
+    """The part's instrument played the way it usually is, section by section."""
     drum = voice_for(ctx.spec.name)
     notes: list[Note] = []
     for span in spans:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from songforge.theory import Key, Mode
+from songforge.theory import Key
 
 MIDI_MAX = 127
 _PENTATONIC_MAJOR = (0, 2, 4, 7, 9)
@@ -14,6 +14,7 @@ _BLUES = (0, 3, 5, 6, 7, 10)
 
 def melodic_scale(key: Key, kind: str = "mode") -> tuple[int, ...]:
     """Pitch classes a melody may use: the key's mode, its pentatonic, or the blues scale."""
+    intervals: tuple[int, ...]
     if kind == "pentatonic":
         intervals = _PENTATONIC_MINOR if key.mode.is_minor else _PENTATONIC_MAJOR
     elif kind == "blues":
@@ -21,10 +22,6 @@ def melodic_scale(key: Key, kind: str = "mode") -> tuple[int, ...]:
     else:
         intervals = key.mode.intervals
     return tuple(sorted({(key.tonic_pc + i) % 12 for i in intervals}))
-
-
-def key_scale(key: Key) -> tuple[int, ...]:
-    return tuple(sorted(key.scale_pitch_classes()))
 
 
 def nearest_with_pc(
@@ -80,7 +77,7 @@ def snap(pitch: int, pcs: Iterable[int], low: int, high: int, prefer: int = 0) -
 
 
 def scale_step(pitch: int, steps: int, scale_pcs: Sequence[int]) -> int:
-    """Move ``steps`` scale degrees from ``pitch`` (a pitch off the scale first snaps toward the move)."""
+    """Move ``steps`` scale degrees from ``pitch`` (snapping onto the scale toward the move)."""
     pcset = set(scale_pcs)
     current = pitch
     if current % 12 not in pcset:
@@ -93,11 +90,6 @@ def scale_step(pitch: int, steps: int, scale_pcs: Sequence[int]) -> int:
         while current % 12 not in pcset:
             current += direction
     return max(0, min(MIDI_MAX, current))
-
-
-def scale_neighbours(pitch: int, scale_pcs: Sequence[int], span: int) -> list[int]:
-    """Scale pitches within ``span`` scale steps of ``pitch`` (excluding it)."""
-    return [scale_step(pitch, s, scale_pcs) for s in range(-span, span + 1) if s != 0]
 
 
 def lowest_at_or_above(pc: int, low: int) -> int:
@@ -128,7 +120,3 @@ def fold_into(pitch: int, low: int, high: int) -> int:
     while pitch > high and pitch - 12 >= low:
         pitch -= 12
     return max(0, min(MIDI_MAX, pitch))
-
-
-def is_minor_key(key: Key) -> bool:
-    return key.mode.is_minor or key.mode is Mode.HARMONIC_MINOR

@@ -45,10 +45,30 @@ def strong_beats(meter: TimeSignature) -> tuple[float, ...]:
     return (0.0,)
 
 
+TICKS_PER_BEAT = 96  # a grid fine enough for 32nds and triplets
+
+
+def _tick(beat: float) -> int | None:
+    """The beat as a whole number of ticks, or None when it lies off the grid."""
+    ticks = beat * TICKS_PER_BEAT
+    whole = round(ticks)
+    return whole if abs(ticks - whole) < 1e-3 else None
+
+
+@cache
+def _bar_ticks(meter: TimeSignature) -> int:
+    return round(meter.beats_per_bar * TICKS_PER_BEAT)
+
+
+@cache
+def _ticks_of(positions: tuple[float, ...]) -> frozenset[int]:
+    return frozenset(round(p * TICKS_PER_BEAT) for p in positions)
+
+
 def is_strong(beat: float, meter: TimeSignature) -> bool:
     """Whether an absolute beat falls on a strong position of its bar."""
-    position = beat % bar_beats(meter)
-    return any(abs(position - s) < _EPS for s in strong_beats(meter))
+    tick = _tick(beat)
+    return tick is not None and tick % _bar_ticks(meter) in _ticks_of(strong_beats(meter))
 
 
 @cache
@@ -60,8 +80,8 @@ def pulse_positions(meter: TimeSignature) -> tuple[float, ...]:
 
 def on_pulse(beat: float, meter: TimeSignature) -> bool:
     """Whether an absolute beat falls on one of its bar's felt beats."""
-    position = beat % bar_beats(meter)
-    return any(abs(position - p) < _EPS for p in pulse_positions(meter))
+    tick = _tick(beat)
+    return tick is not None and tick % _bar_ticks(meter) in _ticks_of(pulse_positions(meter))
 
 
 def grid(
@@ -121,9 +141,7 @@ def apply_swing(notes: Sequence[Note], swing: Swing | None) -> list[Note]:
     for note in notes:
         start = swing.warp(note.start_beat)
         end = swing.warp(note.end_beat)
-        out.append(
-            Note(round(start, 6), round(max(end - start, 0.01), 6), note.pitch, note.velocity)
-        )
+        out.append(Note(start, max(end - start, 0.01), note.pitch, note.velocity))
     return out
 
 
@@ -149,22 +167,26 @@ def humanize(
         return []
     n = len(notes)
     starts = np.array([note.start_beat for note in notes])
-    points = int(math.ceil(end_beat)) + 2
+    durations = np.array([note.duration_beats for note in notes])
+    velocities = np.array([note.velocity for note in notes])
+    points = math.ceil(end_beat) + 2
     steps = rng.normal(0.0, settings.drift_ms * 0.35, points).tolist()
     walk = [0.0] * points
     for i in range(1, points):
         walk[i] = min(settings.drift_ms, max(-settings.drift_ms, 0.85 * walk[i - 1] + steps[i]))
     drift = np.interp(starts, np.arange(points, dtype=float), np.array(walk))
-    jitter = np.clip(
-        rng.normal(0.0, settings.jitter_ms, n), -2 * settings.jitter_ms, 2 * settings.jitter_ms
-    )
-    offsets = ((drift + jitter) * tempo_bpm / 60000.0).tolist()
+    limit = 2 * settings.jitter_ms
+    jitter = np.clip(rng.normal(0.0, settings.jitter_ms, n), -limit, limit)
     spread = settings.velocity_spread
-    deltas = rng.integers(-spread, spread + 1, n).tolist() if spread > 0 else [0] * n
-    out = []
-    for note, offset, delta in zip(notes, offsets, deltas, strict=True):
-        start = min(max(note.start_beat + offset, 0.0), end_beat - 0.01)
-        duration = max(min(note.duration_beats, end_beat - start), 0.01)
-        velocity = min(127, max(1, note.velocity + delta))
-        out.append(Note(round(start, 6), round(duration, 6), note.pitch, velocity))
-    return out
+    deltas = rng.integers(-spread, spread + 1, n) if spread > 0 else np.zeros(n, dtype=int)
+    moved = np.clip(starts + (drift + jitter) * ms_to_beats(1.0, tempo_bpm), 0.0, end_beat - 0.01)
+    lengths = np.maximum(np.minimum(durations, end_beat - moved), 0.01)
+    new_starts = np.round(moved, 6).tolist()
+    new_lengths = np.round(lengths, 6).tolist()
+    new_velocities = np.clip(velocities + deltas, 1, 127).tolist()
+    return [
+        Note(start, length, note.pitch, int(velocity))
+        for note, start, length, velocity in zip(
+            notes, new_starts, new_lengths, new_velocities, strict=True
+        )
+    ]

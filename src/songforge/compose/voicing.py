@@ -13,7 +13,7 @@ Voicing = tuple[int, ...]
 
 
 def chord_tones(chord: Chord, max_voices: int = MAX_VOICES) -> list[int]:
-    """The chord's pitch classes in stacking order, the fifth (then the root) left out of big chords."""
+    """The chord's pitch classes in stacking order; big chords drop the fifth, then the root."""
     intervals = list(dict.fromkeys(i % 12 for i in chord.quality.intervals))
     for drop in (7, 0):
         if len(intervals) > max_voices and drop in intervals:
