@@ -123,9 +123,7 @@ def serve(
         err.print("[yellow]No API keys yet:[/] create one with `songforge keys create --name NAME`")
     threads = settings.workers if settings.worker_mode == "thread" else 0
     processes = settings.workers if settings.worker_mode == "process" else 0
-    background = Background(
-        settings, backends, worker_threads=threads, worker_processes=processes
-    )
+    background = Background(settings, backends, worker_threads=threads, worker_processes=processes)
     err.print(
         f"songforge on http://{settings.host}:{settings.port} · data {settings.data_dir} · "
         f"{settings.workers} {settings.worker_mode} worker(s) · generator {settings.generator}"

@@ -1,5 +1,5 @@
-"""Test helpers: an API on real SQLite files in a temp dir, with keys for alice, bob and an admin, and a
-worker that runs queued jobs on demand with the ToneGenerator."""
+"""Test helpers: an API on real SQLite files in a temp dir, with keys for alice, bob and an
+admin, and a worker that runs queued jobs on demand with the ToneGenerator."""
 
 from __future__ import annotations
 

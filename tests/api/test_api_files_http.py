@@ -10,7 +10,6 @@ import time
 
 import httpx
 import soundfile
-
 from service_rig import LiveServer, Rig
 
 

@@ -16,7 +16,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from service_rig import make_rig
 
 RIG = make_rig(Path(__import__("tempfile").mkdtemp(prefix="songforge-fuzz-")))

@@ -109,7 +109,9 @@ class TestKeysAndIsolation:
         for path in ("", "/audio", "/metadata", "/midi", "/stems/bass", "/events", "/webhooks"):
             response = rig.client.get(f"/v1/songs/{job['id']}{path}", headers=rig.auth("bob"))
             assert response.status_code == 404, path
-        assert rig.client.delete(f"/v1/songs/{job['id']}", headers=rig.auth("bob")).status_code == 404
+        assert (
+            rig.client.delete(f"/v1/songs/{job['id']}", headers=rig.auth("bob")).status_code == 404
+        )
         assert rig.client.get("/v1/songs", headers=rig.auth("bob")).json()["items"] == []
 
     def test_a_revoked_key_stops_working_at_once(self, rig: Rig) -> None:
@@ -201,7 +203,9 @@ class TestIdempotencyAndCache:
         assert audio.content == original.content
         # deleting the source keeps the files the cached copy points at
         rig.client.delete(f"/v1/songs/{first['id']}", headers=rig.auth())
-        assert rig.client.get(f"/v1/songs/{cached['id']}/audio", headers=rig.auth()).status_code == 200
+        assert (
+            rig.client.get(f"/v1/songs/{cached['id']}/audio", headers=rig.auth()).status_code == 200
+        )
 
     def test_requests_without_a_seed_are_never_cached(self, rig: Rig) -> None:
         body = {"prompt": "synthwave night drive"}
@@ -251,7 +255,9 @@ class TestOperations:
         assert "songforge_job_duration_seconds_count 1.0" in text
         assert 'route="/v1/songs/{job_id}"' in text or 'route="/v1/songs"' in text
         styles = rig.client.get("/v1/styles").json()["items"]
-        assert styles and {"id", "name", "description", "tempo_bpm", "feel", "parts"} <= set(styles[0])
+        assert styles and {"id", "name", "description", "tempo_bpm", "feel", "parts"} <= set(
+            styles[0]
+        )
 
     def test_openapi_documents_the_song_request_and_security(self, rig: Rig) -> None:
         schema = rig.client.get("/openapi.json").json()

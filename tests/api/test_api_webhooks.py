@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_rig import Rig, make_rig
 from standardwebhooks.webhooks import Webhook
 
-from service_rig import Rig, make_rig
 from songforge.errors import InvalidRequest, UnsafeCallbackUrl
 from songforge.jobs.fakes import FlakyGenerator
 from songforge.service.runtime import build_dispatcher, build_worker
@@ -33,7 +33,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 index = min(len(receiver.requests), len(receiver.statuses)) - 1
@@ -146,7 +146,7 @@ def test_a_failed_job_sends_song_failed(hooked: Rig, receiver: Receiver) -> None
     failing = FlakyGenerator(9, lambda: InvalidRequest("genre", "nope"))
     build_worker(hooked.settings, hooked.backends, failing).drain()
     dispatcher(hooked).run_once()
-    [(headers, body)] = receiver.requests
+    [(_, body)] = receiver.requests
     event = json.loads(body)
     assert event["type"] == "song.failed" and event["data"]["error"]["code"] == "invalid_request"
     assert event["data"]["id"] == job["id"]

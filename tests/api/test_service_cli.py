@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
+from service_rig import free_port
 from typer.testing import CliRunner
 
-from service_rig import free_port
 from songforge.cli_service import register
 
 app = typer.Typer()
@@ -86,7 +86,9 @@ def test_serve_runs_jobs_and_a_restart_loses_nothing(tmp_path: Path) -> None:
         job_id = job.json()["id"]
     finally:
         stop(server)
-    [queued] = [json.loads(line) for line in cli("jobs", "list", "--json", data_dir=tmp_path).splitlines()]
+    [queued] = [
+        json.loads(line) for line in cli("jobs", "list", "--json", data_dir=tmp_path).splitlines()
+    ]
     assert (queued["id"], queued["status"]) == (job_id, "queued")
     server = serve(tmp_path, port, "--workers", "1")
     try:

@@ -226,7 +226,9 @@ class TestWebhookOutbox:
 
 
 class TestOperations:
-    def test_stats_and_usage_count_by_status(self, store: JobStore, make_job: MakeJob, clock) -> None:
+    def test_stats_and_usage_count_by_status(
+        self, store: JobStore, make_job: MakeJob, clock
+    ) -> None:
         a = store.create(make_job())[0]
         store.create(make_job(seed=2))
         store.create(make_job(owner="bob"))

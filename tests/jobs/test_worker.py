@@ -200,7 +200,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(
 
 
 def test_progress_is_written_as_the_stages_pass(store, queue, blobs, clock, make_job) -> None:
-    job = submit(store, queue, make_job())
+    submit(store, queue, make_job())
     seen: list[tuple[str | None, float]] = []
     real = store.report_progress
 

@@ -38,7 +38,9 @@ class TestBlobStoreContract:
     def test_ranges_read_exactly_the_bytes_asked_for(self, blobs: BlobStore) -> None:
         blobs.put("a/b", DATA, "application/octet-stream")
         assert b"".join(blobs.iter_range("a/b", 0, 100)) == DATA[:100]
-        assert b"".join(blobs.iter_range("a/b", 1000, 200_000, chunk_bytes=777)) == DATA[1000:200_000]
+        assert (
+            b"".join(blobs.iter_range("a/b", 1000, 200_000, chunk_bytes=777)) == DATA[1000:200_000]
+        )
         assert b"".join(blobs.iter_range("a/b", len(DATA) - 5)) == DATA[-5:]
 
     def test_missing_blobs(self, blobs: BlobStore) -> None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
@@ -17,7 +20,7 @@ from songforge.api import errors
 from songforge.api.metrics import make_registry
 from songforge.api.middleware import BodyGuard, HttpMetrics
 from songforge.api.responses import JSON
-from songforge.api.routes import ops, songs
+from songforge.api.routes import BEARER, get_call, ops, songs
 from songforge.service.core import SongService
 from songforge.service.runtime import Background
 
@@ -69,9 +72,43 @@ def create_app(
             return FileResponse(page, media_type="text/html")
         return HTMLResponse(_PLACEHOLDER)
 
+    _document_security(app)
     app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes)
     app.add_middleware(HttpMetrics, registry=app.state.registry)
     return app
+
+
+def _document_security(app: FastAPI) -> None:
+    """Declare the bearer scheme in OpenAPI for every route that authenticates (get_call reads
+    the header itself: a FastAPI security dependency costs more per request than the lookup)."""
+    secured = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and any(d.call is get_call for d in route.dependant.dependencies)
+        for method in route.methods or ()
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key: `Authorization: Bearer sfk_...`",
+                }
+            }
+            for path, operations in schema["paths"].items():
+                for method, operation in operations.items():
+                    if (path, method) in secured:
+                        operation["security"] = [{BEARER: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

@@ -3,11 +3,11 @@ answer; rules live in the service, errors become statuses in ``api.errors``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Security
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response, StreamingResponse
 
 from songforge.api import schemas
@@ -19,7 +19,7 @@ from songforge.request import AudioFormat, SongRequest
 from songforge.service.core import Principal, SongService, styles
 from songforge.service.views import iso, job_view, webhook_attempt_view
 
-bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sfk_...`")
+BEARER = "HTTPBearer"  # the security scheme app.py declares for routes that use get_call
 
 
 async def get_service(request: Request) -> SongService:
@@ -27,18 +27,28 @@ async def get_service(request: Request) -> SongService:
     return service
 
 
-async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Principal:
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The service and the authenticated caller: one dependency per request, kept flat
+    because FastAPI's dependency solving is a large share of a status read's cost."""
+
+    service: SongService
+    principal: Principal
+
+
+async def get_call(request: Request) -> Call:
     service: SongService = request.app.state.service
-    return service.authenticate(credentials.credentials if credentials else None)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    return Call(service, service.authenticate(bearer or None))
 
 
 Svc = Annotated[SongService, Depends(get_service)]
-Caller = Annotated[Principal, Depends(get_principal)]
+Caller = Annotated[Call, Depends(get_call)]
 JobId = Annotated[
-    str, Path(pattern=r"^[0-9a-f]{32}$", description="A job id (32 hex digits)", examples=["0" * 32])
+    str,
+    Path(pattern=r"^[0-9a-f]{32}$", description="A job id (32 hex digits)", examples=["0" * 32]),
 ]
 Part = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="A stem name")]
 
@@ -50,32 +60,49 @@ ops = APIRouter(tags=["operations"])
     "/songs",
     status_code=202,
     response_model=schemas.JobView,
-    responses=schemas.errors(400, 409, 413, 415, extra={200: {"model": schemas.JobView, "description": "Cached or replayed"}}),
+    responses=schemas.errors(
+        400,
+        409,
+        413,
+        415,
+        extra={200: {"model": schemas.JobView, "description": "Cached or replayed"}},
+    ),
     summary="Queue a song",
 )
 async def submit_song(
     song: SongRequest,
-    service: Svc,
-    caller: Caller,
+    call: Caller,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=255,
-               description="Retrying with the same key returns the same job"),
-    ] = None,  # fmt: skip
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retrying with the same key returns the same job",
+        ),
+    ] = None,
     callback_url: Annotated[
         str | None,
-        Header(alias="Songforge-Callback-Url", min_length=1, max_length=2048,
-               description="Where to POST the signed song.succeeded/failed/cancelled event"),
-    ] = None,  # fmt: skip
+        Header(
+            alias="Songforge-Callback-Url",
+            min_length=1,
+            max_length=2048,
+            description="Where to POST the signed song.succeeded/failed/cancelled event",
+        ),
+    ] = None,
 ) -> Response:
     """Takes exactly the engine's SongRequest. Answers 202 with the queued job and a Location
     header; 200 when the song came from the cache (`cached: true`) or the Idempotency-Key was
     seen before (`Idempotent-Replayed: true`)."""
-    if callback_url is None:
-        submission = service.submit(caller, song, idempotency_key=idempotency_key)
+    if callback_url is None:  # two short SQLite writes: cheaper inline than via a thread
+        submission = call.service.submit(call.principal, song, idempotency_key=idempotency_key)
     else:  # the SSRF check resolves the host name: keep DNS off the event loop
         submission = await run_in_threadpool(
-            service.submit, caller, song, callback_url=callback_url, idempotency_key=idempotency_key
+            call.service.submit,
+            call.principal,
+            song,
+            callback_url=callback_url,
+            idempotency_key=idempotency_key,
         )
     view = job_view(submission.job)
     headers = {"Location": view["links"]["self"]}
@@ -87,14 +114,15 @@ async def submit_song(
 
 @songs.get("/songs", response_model=schemas.JobList, responses=schemas.errors(), summary="My jobs")
 async def list_songs(
-    service: Svc,
-    caller: Caller,
+    call: Caller,
     status: Annotated[list[JobStatus] | None, Query(description="Only these statuses")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of a page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of a page")
+    ] = None,
 ) -> Response:
     """The caller's jobs, newest first."""
-    page = service.list_jobs(caller, statuses=status, limit=limit, cursor=cursor)
+    page = call.service.list_jobs(call.principal, statuses=status, limit=limit, cursor=cursor)
     return JSON({"items": [job_view(j) for j in page.jobs], "next_cursor": page.next_cursor})
 
 
@@ -104,21 +132,24 @@ async def list_songs(
     responses=schemas.errors(404),
     summary="A job's status, progress, error, links and song metadata",
 )
-async def get_song(job_id: JobId, service: Svc, caller: Caller) -> Response:
-    return JSON(job_view(service.get(caller, job_id)))
+async def get_song(job_id: JobId, call: Caller) -> Response:
+    return JSON(job_view(call.service.get(call.principal, job_id)))
 
 
 @songs.delete(
     "/songs/{job_id}",
     response_model=schemas.JobView,
-    responses=schemas.errors(404, extra={
-        202: {"model": schemas.JobView, "description": "Running: it stops at the next stage"},
-        204: {"description": "Finished: the job and its files are deleted"},
-    }),
+    responses=schemas.errors(
+        404,
+        extra={
+            202: {"model": schemas.JobView, "description": "Running: it stops at the next stage"},
+            204: {"description": "Finished: the job and its files are deleted"},
+        },
+    ),
     summary="Cancel a queued or running job, or delete a finished one",
 )
-async def delete_song(job_id: JobId, service: Svc, caller: Caller) -> Response:
-    job = await run_in_threadpool(service.cancel_or_delete, caller, job_id)
+async def delete_song(job_id: JobId, call: Caller) -> Response:
+    job = await run_in_threadpool(call.service.cancel_or_delete, call.principal, job_id)
     if job is None:
         return Response(status_code=204)
     return JSON(job_view(job), status_code=202 if job.status.active else 200)
@@ -141,13 +172,14 @@ _FILE: schemas.Responses = {
 def get_audio(
     request: Request,
     job_id: JobId,
-    service: Svc,
-    caller: Caller,
-    format: Annotated[AudioFormat | None, Query(description="Default: the requested format")] = None,
+    call: Caller,
+    format: Annotated[
+        AudioFormat | None, Query(description="Default: the requested format")
+    ] = None,
 ) -> Response:
-    ref = service.audio(caller, job_id, format)
+    ref = call.service.audio(call.principal, job_id, format)
     suffix = ref.key.rsplit(".", 1)[-1]
-    return blob_response(request, service, ref, f"{job_id}.{suffix}")
+    return blob_response(request, call.service, ref, f"{job_id}.{suffix}")
 
 
 @songs.head("/songs/{job_id}/stems/{part}", include_in_schema=False)
@@ -157,12 +189,10 @@ def get_audio(
     responses=schemas.errors(404, 409, 416, extra=_FILE),
     summary="One processed stem",
 )
-async def get_stem(
-    request: Request, job_id: JobId, part: Part, service: Svc, caller: Caller
-) -> Response:
-    ref = service.stem(caller, job_id, part)
+async def get_stem(request: Request, job_id: JobId, part: Part, call: Caller) -> Response:
+    ref = call.service.stem(call.principal, job_id, part)
     suffix = ref.key.rsplit(".", 1)[-1]
-    return blob_response(request, service, ref, f"{job_id}-{part}.{suffix}")
+    return blob_response(request, call.service, ref, f"{job_id}-{part}.{suffix}")
 
 
 @songs.head("/songs/{job_id}/midi", include_in_schema=False)
@@ -172,32 +202,40 @@ async def get_stem(
     responses=schemas.errors(404, 409, 416, extra=_FILE),
     summary="The arrangement as a MIDI file",
 )
-async def get_midi(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
-    return blob_response(request, service, service.midi(caller, job_id), f"{job_id}.mid")
+async def get_midi(request: Request, job_id: JobId, call: Caller) -> Response:
+    return blob_response(
+        request, call.service, call.service.midi(call.principal, job_id), f"{job_id}.mid"
+    )
 
 
 @songs.get(
     "/songs/{job_id}/metadata",
     response_class=Response,
-    responses=schemas.errors(404, 409, extra={200: {"content": {"application/json": {}}, "description": "The metadata sheet"}}),
+    responses=schemas.errors(
+        404,
+        409,
+        extra={200: {"content": {"application/json": {}}, "description": "The metadata sheet"}},
+    ),
     summary="The full metadata sheet (with the audio file's sha256)",
 )
-async def get_metadata(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
-    ref = service.metadata(caller, job_id)
-    return blob_response(request, service, ref, f"{job_id}.json")
+async def get_metadata(request: Request, job_id: JobId, call: Caller) -> Response:
+    ref = call.service.metadata(call.principal, job_id)
+    return blob_response(request, call.service, ref, f"{job_id}.json")
 
 
 @songs.get(
     "/songs/{job_id}/events",
     response_class=StreamingResponse,
-    responses=schemas.errors(404, extra={200: {"content": {"text/event-stream": {}}, "description": "SSE progress"}}),
+    responses=schemas.errors(
+        404, extra={200: {"content": {"text/event-stream": {}}, "description": "SSE progress"}}
+    ),
     summary="Progress as server-sent events until the job finishes",
 )
-async def song_events(request: Request, job_id: JobId, service: Svc, caller: Caller) -> Response:
-    service.get(caller, job_id)  # 404 before the stream starts
+async def song_events(request: Request, job_id: JobId, call: Caller) -> Response:
+    call.service.get(call.principal, job_id)  # 404 before the stream starts
     interval_s: float = request.app.state.events_interval_s
     return StreamingResponse(
-        job_events(request, service, caller, job_id, interval_s),
+        job_events(request, call.service, call.principal, job_id, interval_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -209,8 +247,8 @@ async def song_events(request: Request, job_id: JobId, service: Svc, caller: Cal
     responses=schemas.errors(404),
     summary="Every delivery attempt of this job's webhook",
 )
-async def song_webhooks(job_id: JobId, service: Svc, caller: Caller) -> Response:
-    attempts = service.webhook_attempts(caller, job_id)
+async def song_webhooks(job_id: JobId, call: Caller) -> Response:
+    attempts = call.service.webhook_attempts(call.principal, job_id)
     return JSON({"items": [webhook_attempt_view(a) for a in attempts]})
 
 
@@ -220,7 +258,7 @@ async def song_webhooks(job_id: JobId, service: Svc, caller: Caller) -> Response
     responses=schemas.errors(404),
     summary="Every worker attempt at this job",
 )
-async def song_attempts(job_id: JobId, service: Svc, caller: Caller) -> Response:
+async def song_attempts(job_id: JobId, call: Caller) -> Response:
     items: list[dict[str, Any]] = [
         {
             "attempt": a.attempt,
@@ -230,7 +268,7 @@ async def song_attempts(job_id: JobId, service: Svc, caller: Caller) -> Response
             "outcome": a.outcome.value,
             "error": a.error.to_dict() if a.error else None,
         }
-        for a in service.attempts_of(caller, job_id)
+        for a in call.service.attempts_of(call.principal, job_id)
     ]
     return JSON({"items": items})
 
@@ -252,8 +290,8 @@ async def list_styles() -> Response:
     summary="Jobs and audio seconds per key (admin keys only)",
     tags=["admin"],
 )
-async def admin_usage(service: Svc, caller: Caller) -> Response:
-    return JSON({"items": service.usage(caller)})
+async def admin_usage(call: Caller) -> Response:
+    return JSON({"items": call.service.usage(call.principal)})
 
 
 @ops.get("/healthz", response_model=schemas.Health, summary="The process is up")

@@ -1,18 +1,27 @@
-"""One SQLite file shared by threads and processes: WAL, a connection per thread, short
-IMMEDIATE write transactions, and a busy timeout instead of lock errors."""
+"""One SQLite file shared by threads and processes: WAL, a connection per thread, and short
+IMMEDIATE write transactions.
+
+Writers in one process queue on a lock; across processes a writer that finds the file locked
+retries within microseconds to milliseconds. (SQLite's own busy handler sleeps up to 100 ms
+between tries, which stalled the API under load.) Readers never wait in WAL mode."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from songforge.errors import StorageError
 
 BUSY_TIMEOUT_S = 30.0
+_FIRST_BACKOFF_S = 0.0002
+_MAX_BACKOFF_S = 0.005
 
 
 class Database:
@@ -25,6 +34,7 @@ class Database:
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writer = threading.Lock()  # one writer per process at a time
         self._all: list[sqlite3.Connection] = []
         self._migrated: set[str] = set()
 
@@ -35,15 +45,19 @@ class Database:
         try:
             conn = sqlite3.connect(
                 self.path,
-                timeout=self._busy_timeout_s,
+                timeout=0.0,  # locked: fail at once, and write() retries quickly
                 isolation_level=None,  # autocommit; writes open explicit transactions
                 check_same_thread=False,
                 cached_statements=256,
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            for _ in range(2000):  # another process may hold the lock while creating the file
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError:
+                    time.sleep(0.005)
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
@@ -52,25 +66,46 @@ class Database:
             self._all.append(conn)
         return conn
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self._busy_timeout_s
+        delay = _FIRST_BACKOFF_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StorageError(f"database unwritable: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise StorageError(f"database busy for {self._busy_timeout_s:g} s") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF_S)
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken up front, so two writers never deadlock upgrading."""
         conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"database busy or unwritable: {exc}") from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._writer:
+            self._begin(conn)
             try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+                yield conn
+            except BaseException:
                 conn.execute("ROLLBACK")
-                raise StorageError(f"commit failed: {exc}") from exc
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise StorageError(f"commit failed: {exc}") from exc
+
+    def write_rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Run one writing statement in its own transaction; its rows (RETURNING) and the
+        count of changed rows come back as ``rows`` (``[rowcount]`` without RETURNING)."""
+        with self.write() as conn:
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall()
+            return rows if cursor.description else [cursor.rowcount]
 
     def migrate(self, name: str, ddl: str) -> None:
         """Create tables once per process (idempotent DDL)."""
@@ -86,8 +121,6 @@ class Database:
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.close()
-            except sqlite3.Error:
-                pass
         self._local = threading.local()

@@ -171,16 +171,18 @@ class MemoryJobStore:
         for i, record in enumerate(records):
             if record.attempt == attempt:
                 records[i] = AttemptRecord(
-                    job_id, attempt, record.worker_id, record.started_at, self.clock(), outcome, error
+                    job_id,
+                    attempt,
+                    record.worker_id,
+                    record.started_at,
+                    self.clock(),
+                    outcome,
+                    error,
                 )
 
     def _held(self, job_id: str, attempt: int) -> Job | None:
         job = self._jobs.get(job_id)
-        if (
-            job is None
-            or job.status is not JobStatus.RUNNING
-            or job.attempt != attempt
-        ):
+        if job is None or job.status is not JobStatus.RUNNING or job.attempt != attempt:
             return None
         return job
 

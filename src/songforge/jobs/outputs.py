@@ -53,7 +53,9 @@ def write_outputs(song: Song, blobs: BlobStore, prefix: str) -> Outputs:
     midi = _ref(blobs.put(f"{prefix}/song.mid", midi_bytes, MIDI_TYPE)) if midi_bytes else None
     files: dict[str, Any] = {
         "file": audio.key.rsplit("/", 1)[-1],
-        "stems": {name: {"sha256": ref.sha256, "bytes": ref.size_bytes} for name, ref in stems.items()},
+        "stems": {
+            name: {"sha256": ref.sha256, "bytes": ref.size_bytes} for name, ref in stems.items()
+        },
     }
     if midi is not None:
         files["midi"] = {"sha256": midi.sha256, "bytes": midi.size_bytes}

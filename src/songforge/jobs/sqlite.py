@@ -278,9 +278,11 @@ class SqliteJobStore:
         return _job(found) if found else None
 
     def count_active(self, owner: str) -> int:
-        row = self.db.connection().execute(
-            f"SELECT count(*) FROM jobs WHERE owner = ? AND status IN {_ACTIVE}", (owner,)
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute(f"SELECT count(*) FROM jobs WHERE owner = ? AND status IN {_ACTIVE}", (owner,))
+            .fetchone()
+        )
         return int(row[0])
 
     def request_cancel(self, job_id: str) -> Job | None:
@@ -308,9 +310,11 @@ class SqliteJobStore:
         return bool(gone)
 
     def count_output_refs(self, prefix: str) -> int:
-        row = self.db.connection().execute(
-            "SELECT count(*) FROM jobs WHERE output_prefix = ?", (prefix,)
-        ).fetchone()
+        row = (
+            self.db.connection()
+            .execute("SELECT count(*) FROM jobs WHERE output_prefix = ?", (prefix,))
+            .fetchone()
+        )
         return int(row[0])
 
     # --- worker side -------------------------------------------------------------------
@@ -333,7 +337,8 @@ class SqliteJobStore:
                 return None
             if before["status"] == JobStatus.RUNNING.value:
                 conn.execute(
-                    "UPDATE attempts SET outcome = ?, ended_at = ? WHERE job_id = ? AND attempt = ?",
+                    "UPDATE attempts SET outcome = ?, ended_at = ? "
+                    "WHERE job_id = ? AND attempt = ?",
                     (AttemptOutcome.LOST.value, now, job_id, before["attempt"]),
                 )
             conn.execute(
@@ -350,29 +355,21 @@ class SqliteJobStore:
 
     def heartbeat(self, job_id: str, attempt: int, lease_s: float) -> Control:
         now = self.clock()
-        row = (
-            self.db.connection()
-            .execute(
-                "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND attempt = ? "
-                "AND status = 'running' RETURNING cancel_requested",
-                (now + lease_s, job_id, attempt),
-            )
-            .fetchone()
+        rows = self.db.write_rows(
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND attempt = ? "
+            "AND status = 'running' RETURNING cancel_requested",
+            (now + lease_s, job_id, attempt),
         )
-        return self._control(row)
+        return self._control(rows[0] if rows else None)
 
     def report_progress(self, job_id: str, attempt: int, stage: str, percent: float) -> Control:
         now = self.clock()
-        row = (
-            self.db.connection()
-            .execute(
-                "UPDATE jobs SET progress = ?, stage = ?, updated_at = ? WHERE id = ? "
-                "AND attempt = ? AND status = 'running' RETURNING cancel_requested",
-                (min(max(percent, 0.0), 100.0), stage, now, job_id, attempt),
-            )
-            .fetchone()
+        rows = self.db.write_rows(
+            "UPDATE jobs SET progress = ?, stage = ?, updated_at = ? WHERE id = ? "
+            "AND attempt = ? AND status = 'running' RETURNING cancel_requested",
+            (min(max(percent, 0.0), 100.0), stage, now, job_id, attempt),
         )
-        return self._control(row)
+        return self._control(rows[0] if rows else None)
 
     def _finish(
         self,
@@ -477,29 +474,27 @@ class SqliteJobStore:
 
     def stale_queued(self, older_than_s: float, limit: int = 100) -> list[str]:
         now = self.clock()
-        rows = (
-            self.db.connection()
-            .execute(
-                "UPDATE jobs SET updated_at = :now WHERE id IN (SELECT id FROM jobs "
-                "WHERE status = 'queued' AND updated_at <= :cutoff LIMIT :limit) RETURNING id",
-                {"now": now, "cutoff": now - older_than_s, "limit": limit},
-            )
-            .fetchall()
+        rows = self.db.write_rows(
+            "UPDATE jobs SET updated_at = :now WHERE id IN (SELECT id FROM jobs "
+            "WHERE status = 'queued' AND updated_at <= :cutoff LIMIT :limit) RETURNING id",
+            {"now": now, "cutoff": now - older_than_s, "limit": limit},
         )
         return [r[0] for r in rows]
 
     # --- webhooks ------------------------------------------------------------------------
     def due_webhooks(self, lease_s: float, limit: int = 10) -> list[Job]:
         now = self.clock()
-        rows = (
-            self.db.connection()
-            .execute(
-                "UPDATE jobs SET webhook_next_at = :lease WHERE id IN (SELECT id FROM jobs "
-                "WHERE webhook_state = 'pending' AND webhook_next_at <= :now "
-                "ORDER BY webhook_next_at LIMIT :limit) RETURNING *",
-                {"now": now, "lease": now + lease_s, "limit": limit},
-            )
-            .fetchall()
+        due = self.db.connection().execute(
+            "SELECT 1 FROM jobs WHERE webhook_state = 'pending' AND webhook_next_at <= ? LIMIT 1",
+            (now,),
+        )
+        if due.fetchone() is None:  # the common case: no write lock taken
+            return []
+        rows = self.db.write_rows(
+            "UPDATE jobs SET webhook_next_at = :lease WHERE id IN (SELECT id FROM jobs "
+            "WHERE webhook_state = 'pending' AND webhook_next_at <= :now "
+            "ORDER BY webhook_next_at LIMIT :limit) RETURNING *",
+            {"now": now, "lease": now + lease_s, "limit": limit},
         )
         return [_job(r) for r in rows]
 
@@ -603,7 +598,7 @@ class SqliteQueue:
 
     def send(self, job_id: str, delay_s: float = 0.0) -> None:
         now = self.clock()
-        self.db.connection().execute(
+        self.db.write_rows(
             "INSERT INTO queue (job_id, visible_at, sent_at) VALUES (?, ?, ?)",
             (job_id, now + max(delay_s, 0.0), now),
         )
@@ -612,18 +607,20 @@ class SqliteQueue:
         deadline = time.monotonic() + wait_s
         while True:
             now = self.clock()
-            row = (
-                self.db.connection()
-                .execute(
+            visible = self.db.connection().execute(
+                "SELECT 1 FROM queue WHERE visible_at <= ? LIMIT 1", (now,)
+            )
+            rows = []
+            if visible.fetchone() is not None:  # an idle poll takes no write lock
+                rows = self.db.write_rows(
                     "UPDATE queue SET visible_at = :hidden, receipt = :receipt, "
                     "receive_count = receive_count + 1 WHERE id = (SELECT id FROM queue "
                     "WHERE visible_at <= :now ORDER BY visible_at, id LIMIT 1) "
                     "RETURNING id, job_id, receipt, receive_count",
                     {"hidden": now + visibility_s, "receipt": secrets.token_hex(8), "now": now},
                 )
-                .fetchone()
-            )
-            if row is not None:
+            if rows:
+                row = rows[0]
                 return Message(row["job_id"], f"{row['id']}:{row['receipt']}", row["receive_count"])
             if time.monotonic() >= deadline:
                 return None
@@ -636,25 +633,19 @@ class SqliteQueue:
 
     def extend(self, message: Message, visibility_s: float) -> bool:
         row_id, receipt = self._split(message)
-        changed = (
-            self.db.connection()
-            .execute(
-                "UPDATE queue SET visible_at = ? WHERE id = ? AND receipt = ?",
-                (self.clock() + visibility_s, row_id, receipt),
-            )
-            .rowcount
+        [changed] = self.db.write_rows(
+            "UPDATE queue SET visible_at = ? WHERE id = ? AND receipt = ?",
+            (self.clock() + visibility_s, row_id, receipt),
         )
         return bool(changed)
 
     def ack(self, message: Message) -> None:
         row_id, receipt = self._split(message)
-        self.db.connection().execute(
-            "DELETE FROM queue WHERE id = ? AND receipt = ?", (row_id, receipt)
-        )
+        self.db.write_rows("DELETE FROM queue WHERE id = ? AND receipt = ?", (row_id, receipt))
 
     def release(self, message: Message, delay_s: float = 0.0) -> None:
         row_id, receipt = self._split(message)
-        self.db.connection().execute(
+        self.db.write_rows(
             "UPDATE queue SET visible_at = ?, receipt = NULL WHERE id = ? AND receipt = ?",
             (self.clock() + max(delay_s, 0.0), row_id, receipt),
         )
@@ -663,9 +654,7 @@ class SqliteQueue:
         now = self.clock()
         row = (
             self.db.connection()
-            .execute(
-                "SELECT count(*) FROM queue WHERE receipt IS NULL OR visible_at <= ?", (now,)
-            )
+            .execute("SELECT count(*) FROM queue WHERE receipt IS NULL OR visible_at <= ?", (now,))
             .fetchone()
         )
         return int(row[0])

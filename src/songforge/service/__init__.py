@@ -13,8 +13,8 @@ from songforge.service.core import (
 from songforge.service.keys import ApiKey, KeyStore, MemoryKeyStore, SqliteKeyStore, new_key
 from songforge.service.limits import Rate, RateLimiter
 from songforge.service.runtime import (
-    Background,
     Backends,
+    Background,
     build_service,
     build_worker,
     open_backends,
@@ -26,8 +26,8 @@ from songforge.service.webhooks import WebhookDispatcher, check_callback_url, si
 __all__ = [
     "LOCAL_PRINCIPAL",
     "ApiKey",
-    "Background",
     "Backends",
+    "Background",
     "KeyStore",
     "MemoryKeyStore",
     "Page",

@@ -352,15 +352,16 @@ def styles() -> list[dict[str, Any]]:
             "name": style.name,
             "description": style.description,
             "aliases": list(style.aliases),
-            "tempo_bpm": {"min": style.tempo_bpm[0], "max": style.tempo_bpm[1],
-                          "default": style.default_tempo_bpm},  # fmt: skip
+            "tempo_bpm": {
+                "min": style.tempo_bpm[0],
+                "max": style.tempo_bpm[1],
+                "default": style.default_tempo_bpm,
+            },
             "feel": style.feel.value,
             "time_signatures": [ts.value for ts in style.time_signatures],
             "duration_s": {"min": style.duration_s[0], "max": style.duration_s[1]},
-            "parts": [
-                {"name": part.name, "role": part.role.value}
-                for part in style.parts
-            ] + ([{"name": "drums", "role": "drums"}] if style.drums is not None else []),
+            "parts": [{"name": part.name, "role": part.role.value} for part in style.parts]
+            + ([{"name": "drums", "role": "drums"}] if style.drums is not None else []),
         }
         for style in default_catalog()
     ]

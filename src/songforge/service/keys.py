@@ -139,7 +139,7 @@ class SqliteKeyStore:
 
     def add(self, key: ApiKey) -> None:
         try:
-            self.db.connection().execute(
+            self.db.write_rows(
                 "INSERT INTO api_keys (id, name, token_hash, admin, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (key.id, key.name, key.token_hash, int(key.admin), key.created_at),
@@ -165,7 +165,7 @@ class SqliteKeyStore:
         return [_key(r) for r in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
-        self.db.connection().execute(
+        self.db.write_rows(
             "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (self.clock(), key_id),
         )

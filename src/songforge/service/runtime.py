@@ -149,17 +149,21 @@ class Background:
         stop = self.stop_event
         if self.worker_threads:
             worker = build_worker(self.settings, self.backends, self.generator)
-            self._spawn(lambda: worker.run(stop, concurrency=self.worker_threads, poll_s=0.2), "jobs")
+            self._spawn(
+                lambda: worker.run(stop, concurrency=self.worker_threads, poll_s=0.2), "jobs"
+            )
         for _ in range(self.worker_processes):
             self._processes.append(start_worker_process(self.settings, concurrency=1))
-        self._dispatcher = build_dispatcher(self.settings, self.backends)
-        if self._dispatcher is not None:
-            self._spawn(lambda: _every(stop, 0.5, self._dispatcher.run_once, "webhooks"), "webhooks")  # type: ignore[union-attr]
+        dispatcher = self._dispatcher = build_dispatcher(self.settings, self.backends)
+        if dispatcher is not None:
+            self._spawn(lambda: _every(stop, 0.5, dispatcher.run_once, "webhooks"), "webhooks")
         self._spawn(
             lambda: _every(
                 stop,
                 min(60.0, self.sweep_older_than_s),
-                lambda: requeue_stale(self.backends.store, self.backends.queue, self.sweep_older_than_s),
+                lambda: requeue_stale(
+                    self.backends.store, self.backends.queue, self.sweep_older_than_s
+                ),
                 "sweeper",
             ),
             "sweeper",

@@ -48,7 +48,9 @@ def job_view(job: Job) -> dict[str, Any]:
         "seed": job.request.seed,
         "seed_assigned": job.seed_assigned,
         "request": job.request.model_dump(mode="json"),
-        "error": job.error.to_dict() if job.error and job.status is not JobStatus.SUCCEEDED else None,
+        "error": job.error.to_dict()
+        if job.error and job.status is not JobStatus.SUCCEEDED
+        else None,
         "links": job_links(job),
         "song": None,
         "webhook": None,

@@ -192,7 +192,9 @@ class WebhookDispatcher:
         try:
             check_callback_url(job.callback_url, self.allow, self.resolver)
             response = self._client.post(
-                job.callback_url, content=body, headers=signed_headers(self.key, message_id, int(now), body)
+                job.callback_url,
+                content=body,
+                headers=signed_headers(self.key, message_id, int(now), body),
             )
             status = response.status_code
             if status == 410:

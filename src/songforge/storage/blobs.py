@@ -1,5 +1,6 @@
 """The blob-store protocol: immutable named files (song audio, stems, MIDI, metadata) with a
-content hash, readable in byte ranges. Keys are '/'-separated slugs, e.g. ``songs/<id>/a1/song.wav``.
+content hash, readable in byte ranges. Keys are '/'-separated slugs, e.g.
+``songs/<id>/a1/song.wav``.
 
 Backends: :class:`~songforge.storage.filesystem.FilesystemBlobStore` (embedded),
 :class:`~songforge.storage.memory.MemoryBlobStore`. Every backend passes
