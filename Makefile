@@ -34,4 +34,28 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tagger out .pytest_cache .mypy_cache .ruff_cache
+
+# --- dev-only: does an independent pre-trained tagger (musicnn) hear each style's genre? -------
+# One 60 s song per style (regenerated every run), then scripts/genre_check.py in its own venv
+# (.venv-tagger: TensorFlow CPU + musicnn, ~2 GB, dev only, never a runtime dependency).
+GENRES     := rock metal punk pop house techno trance drum_and_bass synthwave hip_hop trap lofi \
+              ambient jazz funk blues country cinematic
+GENRE_DIR  := out/genres
+TAGGER_BIN := .venv-tagger/bin
+GENRE_SEED ?= 1
+
+.PHONY: tagger check-genres
+
+tagger:
+	@bash scripts/setup-tagger.sh
+
+check-genres: setup tagger
+	@mkdir -p $(GENRE_DIR)
+	@set -e; for g in $(GENRES); do \
+	  echo "generate $$g"; \
+	  $(BIN)/songforge generate "$$(echo $$g | tr _ ' ') song" --genre $$g --duration 60 \
+	    --seed $(GENRE_SEED) -q -o $(GENRE_DIR)/$$g.wav; \
+	done
+	$(TAGGER_BIN)/python scripts/genre_check.py --json $(GENRE_DIR)/genre-check.json \
+	  $(GENRES:%=$(GENRE_DIR)/%.wav)

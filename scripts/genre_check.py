@@ -83,9 +83,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 TOP_K = 5
 MODELS = ("MSD_musicnn", "MTT_musicnn")
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
 # style id -> (specific tags, family tags). "msd:" = MSD_musicnn label, "mtt:" = MTT_musicnn label.
+# fmt: off
 STYLE_TAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "rock": (
         ("msd:rock", "msd:classic rock", "msd:hard rock", "msd:alternative rock",
@@ -166,6 +166,7 @@ STYLE_TAGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("mtt:new age", "msd:ambient", "mtt:ambient"),
     ),
 }
+# fmt: on
 
 
 @dataclass
@@ -176,6 +177,8 @@ class Result:
     patches: int
     top: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     hits: list[tuple[str, int, str]] = field(default_factory=list)  # (tag, rank, kind)
+    # where the style's specific tags rank among all 50 of their model: (tag, rank, probability)
+    specific_ranks: list[tuple[str, int, float]] = field(default_factory=list)
 
     @property
     def recognised(self) -> bool:
@@ -194,6 +197,9 @@ class Result:
             "recognised": self.recognised,
             "specific": self.specific,
             "matched": [{"tag": t, "rank": r, "kind": k} for t, r, k in self.hits],
+            "specific_tag_ranks": [
+                {"tag": t, "rank": r, "probability": round(p, 4)} for t, r, p in self.specific_ranks
+            ],
             "top": {m: [[t, round(p, 4)] for t, p in tags] for m, tags in self.top.items()},
         }
 
@@ -206,8 +212,10 @@ def _musicnn_dir() -> Path:
 
     spec = importlib.util.find_spec("musicnn")
     if spec is None or spec.origin is None:
-        sys.exit("genre_check: musicnn is not installed here; run scripts/setup-tagger.sh and use "
-                 ".venv-tagger/bin/python")
+        sys.exit(
+            "genre_check: musicnn is not installed here; run scripts/setup-tagger.sh and use "
+            ".venv-tagger/bin/python"
+        )
     return Path(spec.origin).parent
 
 
@@ -265,7 +273,9 @@ class FrozenTagger:
             if node.op in ("VariableV2", "Variable"):
                 new.name, new.op = node.name, "Const"
                 new.attr["dtype"].type = node.attr["dtype"].type
-                new.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(reader.get_tensor(node.name)))
+                new.attr["value"].tensor.CopyFrom(
+                    tf.make_tensor_proto(reader.get_tensor(node.name))
+                )
                 continue
             new.CopyFrom(node)
             if node.op == "RefSwitch":
@@ -276,8 +286,9 @@ class FrozenTagger:
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.import_graph_def(frozen, name="")
-        placeholders = [op.outputs[0] for op in self.graph.get_operations()
-                        if op.type == "Placeholder"]
+        placeholders = [
+            op.outputs[0] for op in self.graph.get_operations() if op.type == "Placeholder"
+        ]
         self.x = next(t for t in placeholders if t.dtype == tf.float32 and t.shape.rank == 3)
         self.is_training = next(t for t in placeholders if t.dtype == tf.bool)
         self.y = self.graph.get_tensor_by_name("model/Sigmoid:0")
@@ -329,8 +340,10 @@ def expected_style(arg: str) -> tuple[Path, str]:
     try:
         style = json.loads(sheet.read_text(encoding="utf-8"))["style"]["id"]
     except FileNotFoundError:
-        raise SystemExit(f"genre_check: {sheet} not found (songforge writes it beside the song; "
-                         f"or pass {arg}=STYLE)") from None
+        raise SystemExit(
+            f"genre_check: {sheet} not found (songforge writes it beside the song; "
+            f"or pass {arg}=STYLE)"
+        ) from None
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise SystemExit(f"genre_check: {sheet} has no style.id ({exc})") from None
     return path, str(style)
@@ -359,21 +372,37 @@ def main(argv: list[str] | None = None) -> int:
         description="Check that an independent pre-trained tagger (musicnn) hears each song's "
         "genre. Files: songs with songforge metadata JSON beside them, or FILE=STYLE.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Tag map (specific | family):\n" + "\n".join(
+        epilog="Tag map (specific | family):\n"
+        + "\n".join(
             f"  {s:14s} {', '.join(sp) or '-'} | {', '.join(fa)}"
             for s, (sp, fa) in STYLE_TAGS.items()
         ),
     )
     ap.add_argument("files", nargs="+", help="song files (x.wav with x.json beside), or FILE=STYLE")
-    ap.add_argument("-k", "--top-k", type=int, default=TOP_K,
-                    help=f"a mapped tag must rank in each model's top-k (default {TOP_K})")
+    ap.add_argument(
+        "-k",
+        "--top-k",
+        type=int,
+        default=TOP_K,
+        help=f"a mapped tag must rank in each model's top-k (default {TOP_K})",
+    )
     ap.add_argument("--json", type=Path, help="also write the results to this JSON file")
-    ap.add_argument("--strict", action="store_true",
-                    help="exit 1 unless every style is recognised (default: report only)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="TensorFlow threads (default 1: the machine is shared)")
-    ap.add_argument("--cross-check", action="store_true",
-                    help="also run musicnn's own models.py network (tf-keras) and compare outputs")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 unless every style is recognised (default: report only)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow threads (default 1: the machine is shared)",
+    )
+    ap.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="also run musicnn's own models.py network (tf-keras) and compare outputs",
+    )
     args = ap.parse_args(argv)
 
     jobs = [expected_style(a) for a in args.files]
@@ -383,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             raise SystemExit(f"genre_check: {path} not found")
 
+    _musicnn_dir()  # fail early, with a hint, outside the tagger venv
     t0 = time.monotonic()
     taggers = [FrozenTagger(m, args.threads) for m in MODELS]
     import numpy as np
@@ -395,15 +425,23 @@ def main(argv: list[str] | None = None) -> int:
             mean = np.asarray(tagger.taggram(batch)).mean(axis=0)
             if not np.all(np.isfinite(mean)):
                 raise SystemExit(f"genre_check: {tagger.model} gave non-finite tags for {path}")
-            order = mean.argsort()[::-1][: args.top_k]
-            res.top[tagger.model] = [(tagger.labels[i], float(mean[i])) for i in order]
+            order = mean.argsort()[::-1]
+            top = order[: args.top_k]
+            res.top[tagger.model] = [(tagger.labels[i], float(mean[i])) for i in top]
+            ns = "msd:" if tagger.model.startswith("MSD") else "mtt:"
+            for rank, i in enumerate(order, 1):
+                if ns + tagger.labels[i] in STYLE_TAGS[style][0]:
+                    res.specific_ranks.append((ns + tagger.labels[i], rank, float(mean[i])))
             if args.cross_check:
                 diff = cross_check(batch, tagger)
                 print(f"  cross-check {tagger.model} {path.name}: max |diff| = {diff:.3g}")
         res.hits = sorted(judge(style, res.top), key=lambda h: (h[2] != "specific", h[1]))
         results.append(res)
-        verdict = ("RECOGNISED" if res.specific else "recognised (family)") if res.recognised \
+        verdict = (
+            ("RECOGNISED" if res.specific else "recognised (family)")
+            if res.recognised
             else "NOT recognised"
+        )
         print(f"{path.name}  style={style}  {seconds:.0f}s/{res.patches} patches  -> {verdict}")
         for model, tags in res.top.items():
             print(f"    {model[:3]} top{args.top_k}: {fmt_top(tags)}")
@@ -412,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sp, fa = STYLE_TAGS[style]
             print(f"    wanted one of: {', '.join(sp + fa)}")
+        if not res.specific and res.specific_ranks:
+            res.specific_ranks.sort(key=lambda x: x[1])
+            print(
+                "    style's own tags rank: "
+                + ", ".join(f"{t} #{r} ({p:.3f})" for t, r, p in res.specific_ranks)
+            )
         sys.stdout.flush()
 
     n, m = sum(r.recognised for r in results), len(results)
@@ -423,18 +467,27 @@ def main(argv: list[str] | None = None) -> int:
         matched = ", ".join(f"{t}#{k}" for t, k, _ in r.hits[:2]) or "-"
         tops = " / ".join(", ".join(t for t, _ in r.top[mdl][:3]) for mdl in MODELS)
         print(f"{r.style:14s} {verdict:10s} {matched:28s} {tops}")
-    print(f"\n{n}/{m} recognised (top-{args.top_k} of MSD or MTT musicnn; "
-          f"{ns}/{m} by a style-specific tag)  [{time.monotonic() - t0:.0f}s]")
+    print(
+        f"\n{n}/{m} recognised (top-{args.top_k} of MSD or MTT musicnn; "
+        f"{ns}/{m} by a style-specific tag)  [{time.monotonic() - t0:.0f}s]"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({
-            "tagger": "musicnn 0.1.0 (MSD_musicnn + MTT_musicnn)",
-            "top_k": args.top_k,
-            "recognised": n,
-            "specific": ns,
-            "total": m,
-            "songs": [r.as_json() for r in results],
-        }, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "tagger": "musicnn 0.1.0 (MSD_musicnn + MTT_musicnn)",
+                    "top_k": args.top_k,
+                    "recognised": n,
+                    "specific": ns,
+                    "total": m,
+                    "songs": [r.as_json() for r in results],
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     return 1 if args.strict and n < m else 0
 
 

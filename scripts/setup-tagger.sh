@@ -15,7 +15,8 @@
 #   resampy gives librosa the resampler musicnn was trained and published with (kaiser_best).
 #
 # Idempotent: a stamp records the pinned set; a rerun with the same pins returns at once.
-# Cost here: ~310 MB of wheels, ~1.5 min, ~1.6 GB on disk (TensorFlow is ~1.2 GB of it).
+# Cost (measured on a shared 2-core box): ~310 MB of wheels, ~75 s, 2.0 GB on disk (TensorFlow
+# alone is 1.3 GB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
