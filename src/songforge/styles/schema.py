@@ -348,12 +348,14 @@ class HarmonySpec(_Frozen):
     progressions_minor: tuple[tuple[str, ...], ...] = ()
     chorus_progressions_major: tuple[tuple[str, ...], ...] = ()  # default: from progressions
     chorus_progressions_minor: tuple[tuple[str, ...], ...] = ()
-    chords_per_bar: Literal[0.25, 0.5, 1, 2] = 1  # harmonic rhythm; 0.5 = one chord per 2 bars
+    chords_per_bar: float = 1.0  # harmonic rhythm: 0.25, 0.5, 1 or 2; 0.5 = one chord per 2 bars
     extensions: Literal["triads", "sevenths", "power", "rich"] = "triads"
     twelve_bar_blues: bool = False  # the form is 12-bar choruses
 
     @model_validator(mode="after")
     def _some(self) -> HarmonySpec:
+        if self.chords_per_bar not in (0.25, 0.5, 1.0, 2.0):
+            raise ValueError("chords_per_bar must be 0.25, 0.5, 1 or 2")
         if not self.progressions_major and not self.progressions_minor:
             raise ValueError("give at least one progression (major or minor)")
         return self
