@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,analysis]'
 	# tinysoundfont declares PyAudio for live playback only (no Linux wheel): install without it
-	$(BIN)/python -m pip install -q --no-deps 'tinysoundfont>=0.3.7'
+	$(BIN)/python -m pip install -q --no-deps 'tinysoundfont>=0.3.7,<0.4'
 	@touch $(STAMP)
 
 demo: setup

@@ -1,12 +1,13 @@
 """How long the two sound sources take to render a 4-minute song.
 
-Builds a synthetic score (about 6,000 notes over 8 parts, drums included, 120 bpm, 240 s) and
-prints render seconds per part and per source: the built-in synth part by part on one thread,
-all parts through ``render_parts`` (two threads), and the SoundFont parts on each font found.
-Timings are wall-clock medians and are noisy on a shared machine.
+Renders a synthetic score (about 6,000 notes over 8 parts, drums included, 120 bpm, 240 s) and
+prints seconds per part and per source: the built-in synth part by part, all parts through
+``render_parts`` three ways (a forked helper process, two threads, one lane), the same for
+each SoundFont found, and then 4-minute songs written by ``songforge.compose`` in a few genres
+(when the composer works). Wall and CPU times are medians and are noisy on a shared machine.
 
     .venv/bin/python benchmarks/bench_render.py [--repeat 3] [--sample-rate 44100] \\
-        [--soundfont PATH]
+        [--soundfont PATH] [--genres rock,ambient]
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from songforge.compose.drums import Drum
 from songforge.compose.score import Note, Part, PartRole
+from songforge.render import soundfont, sources
 from songforge.render.soundfont import find_soundfont, load_soundfont, render_soundfont_part
 from songforge.render.sources import render_parts, uses_soundfont
 from songforge.render.synth import render_synth_part
@@ -127,36 +131,96 @@ def synthetic_parts(seed: int = 7) -> list[Part]:
     ]
 
 
-def _median_s(action: object, repeat: int) -> float:
-    times = []
+def _timed(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds of this process (a helper's CPU is not
+    counted) over ``repeat`` runs."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall, cpu = time.perf_counter(), time.process_time()
+        action()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _strategies(parts: list[Part], sr: int, font: Path | None, repeat: int) -> None:
+    """render_parts three ways: a forked helper lane (the default), two threads, one lane."""
+
+    def run() -> object:
+        return render_parts(parts, TEMPO_BPM, TOTAL_S, sr, font)
+
+    can_fork, workers = sources._can_fork, sources.MAX_WORKERS
+    try:
+        wall, _ = _timed(run, repeat)
+        print(f"  render_parts, helper process + this one: {wall:6.3f} s wall")
+        sources._can_fork = lambda: False
+        wall, _ = _timed(run, repeat)
+        print(f"  render_parts, two threads:               {wall:6.3f} s wall")
+        sources.MAX_WORKERS = 1
+        wall, _ = _timed(run, repeat)
+        print(f"  render_parts, one lane:                  {wall:6.3f} s wall")
+    finally:
+        sources._can_fork, sources.MAX_WORKERS = can_fork, workers
+
+
+def composed_parts(style_id: str, seed: int = 1) -> tuple[list[Part], float, float] | None:
+    """A 4-minute song in ``style_id`` from the composer: (parts, tempo_bpm, total_s)."""
+    try:
+        from songforge.compose.composer import arrange, compose
+        from songforge.plan import resolve_plan
+        from songforge.prompt.understand import understand
+        from songforge.request import SongRequest
+        from songforge.styles.catalog import default_catalog
+
+        catalog = default_catalog()
+        request = SongRequest(prompt=f"{style_id} song", genre=style_id, duration=240, seed=seed)
+        plan = resolve_plan(request, understand(request.prompt, catalog), catalog, seed)
+        score = arrange(compose(plan), plan.style, plan)
+    except Exception as exc:  # the composer is another module; report and carry on
+        print(f"  {style_id}: composer unavailable ({type(exc).__name__}: {exc})")
+        return None
+    return list(score.parts), score.tempo_bpm, score.duration_s
+
+
+def _genres(names: list[str], sr: int, fonts: list[Path]) -> None:
+    print("\ncomposed 4-minute songs, render_parts (one run each):")
+    for name in names:
+        song = composed_parts(name)
+        if song is None:
+            continue
+        parts, tempo_bpm, total_s = song
+        notes = sum(len(p.notes) for p in parts)
+        for font in [None, *fonts]:
+            play = partial(render_parts, parts, tempo_bpm, total_s, sr, font)
+            wall, _ = _timed(play, 1)
+            label = "synth" if font is None else font.name
+            print(
+                f"  {name:10s} {len(parts):2d} parts {notes:5d} notes  {label:15s}"
+                f" {wall:6.3f} s wall ({total_s / wall:5.0f}x real time)"
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sample-rate", type=int, default=44100)
     parser.add_argument("--soundfont", type=Path, action="append", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--genres", default="rock,synthwave,ambient,cinematic")
+    args, _ = parser.parse_known_args(argv)  # `python -m benchmarks bench_render` passes names
     sr, repeat = args.sample_rate, args.repeat
     parts = synthetic_parts()
     note_count = sum(len(p.notes) for p in parts)
     print(f"score: {len(parts)} parts, {note_count} notes, {TOTAL_S:.0f} s at {sr} Hz")
+    print(f"medians of {repeat} runs; wall and CPU seconds (timings are noisy on a shared machine)")
 
-    print("\nbuilt-in synth, one part at a time on one thread (median s):")
-    synth_total = 0.0
+    print("\nbuilt-in synth, one part at a time:")
+    synth_wall = synth_cpu = 0.0
     for part in parts:
-        seconds = _median_s(lambda p=part: render_synth_part(p, TEMPO_BPM, TOTAL_S, sr), repeat)
-        synth_total += seconds
-        print(f"  {part.name:8s} {len(part.notes):5d} notes  {seconds:6.3f}")
-    print(f"  {'sum':8s} {'':11s}  {synth_total:6.3f}")
-    seconds = _median_s(lambda: render_parts(parts, TEMPO_BPM, TOTAL_S, sr, None), repeat)
-    speed = TOTAL_S / seconds
-    print(f"render_parts, synth only, 2 threads: {seconds:.3f} s  ({speed:.0f}x real time)")
+        wall, cpu = _timed(partial(render_synth_part, part, TEMPO_BPM, TOTAL_S, sr), repeat)
+        synth_wall, synth_cpu = synth_wall + wall, synth_cpu + cpu
+        print(f"  {part.name:8s} {len(part.notes):5d} notes  {wall:6.3f} s wall  {cpu:6.3f} s cpu")
+    print(f"  {'sum':8s} {'':11s}  {synth_wall:6.3f} s wall  {synth_cpu:6.3f} s cpu")
+    _strategies(parts, sr, None, repeat)
 
     fonts = args.soundfont or [
         path
@@ -164,22 +228,25 @@ def main() -> None:
         if path and path.is_file()
     ]
     for font in dict.fromkeys(fonts):
+        soundfont._fonts.clear()  # time a cold load, not the one find_soundfont already did
         start = time.perf_counter()
         load_soundfont(font)
         load_s = time.perf_counter() - start
         print(f"\nSoundFont {font} (first load {load_s:.2f} s), one part at a time:")
-        font_total = 0.0
+        font_wall = font_cpu = 0.0
         for part in parts:
             if not uses_soundfont(part, font):
                 continue
-            seconds = _median_s(
-                lambda p=part, f=font: render_soundfont_part(p, TEMPO_BPM, TOTAL_S, sr, f), repeat
+            play = partial(render_soundfont_part, part, TEMPO_BPM, TOTAL_S, sr, font)
+            wall, cpu = _timed(play, repeat)
+            font_wall, font_cpu = font_wall + wall, font_cpu + cpu
+            print(
+                f"  {part.name:8s} {len(part.notes):5d} notes  {wall:6.3f} s wall  {cpu:6.3f} s cpu"
             )
-            font_total += seconds
-            print(f"  {part.name:8s} {len(part.notes):5d} notes  {seconds:6.3f}")
-        print(f"  {'sum':8s} {'':11s}  {font_total:6.3f}")
-        seconds = _median_s(lambda f=font: render_parts(parts, TEMPO_BPM, TOTAL_S, sr, f), repeat)
-        print(f"render_parts with this font (fx on the synth), 2 threads: {seconds:.3f} s")
+        print(f"  {'sum':8s} {'':11s}  {font_wall:6.3f} s wall  {font_cpu:6.3f} s cpu")
+        print("  all parts (fx on the synth):")
+        _strategies(parts, sr, font, repeat)
+    _genres([g for g in args.genres.split(",") if g], sr, list(dict.fromkeys(fonts)))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +77,18 @@ def band(source: SoundSource = SoundSource.SOUNDFONT) -> list[Part]:
 
 @pytest.fixture(scope="module")
 def font_path() -> Path:
-    path = Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else SMALL_FONT
-    if not path.is_file():
-        path = find_soundfont() or path
-    if not path.is_file() or not tinysoundfont_available():
+    """A real General MIDI font (the small one when present); skipped when there is none,
+    unless SONGFORGE_REQUIRE_SOUNDFONT=1."""
+    candidates = [Path(p) for p in (os.environ.get(ENV_VAR, ""),) if p] + [SMALL_FONT]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None and tinysoundfont_available():
+        saved = os.environ.pop(ENV_VAR, None)
+        try:
+            path = find_soundfont()
+        finally:
+            if saved is not None:
+                os.environ[ENV_VAR] = saved
+    if path is None or not tinysoundfont_available():
         reason = "no General MIDI SoundFont (or no tinysoundfont) on this machine"
         if os.environ.get("SONGFORGE_REQUIRE_SOUNDFONT") == "1":
             pytest.fail(f"SONGFORGE_REQUIRE_SOUNDFONT=1 but {reason}")
@@ -156,7 +166,7 @@ def test_parts_are_rendered_here_when_the_helper_process_dies(
     def die(*_: object) -> None:
         os._exit(3)
 
-    monkeypatch.setattr(sources._HelperLane, "_child", die)
+    monkeypatch.setattr(sources._ForkedHelper, "_child", die)
     _same(expected, render_parts(parts, 120.0, 2.0, SR, None))
 
 
@@ -165,14 +175,25 @@ def test_an_error_in_the_helper_process_reaches_the_caller(monkeypatch: pytest.M
     parts = band(SoundSource.SYNTH)[:2]
     real = sources.render_part
 
-    def fail_on_bass(part: Part, *args: object) -> np.ndarray:
-        if part.name == "bass":
-            raise RenderError("bass exploded")
+    def fail_in_the_child(part: Part, *args: object) -> np.ndarray:
+        if multiprocessing.current_process().name == "songforge-render":
+            raise RenderError(f"{part.name} exploded")
         return real(part, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sources, "render_part", fail_on_bass)
-    monkeypatch.setattr(sources, "_split_lanes", lambda costs, lanes: [[0], [1]])
-    with pytest.raises(RenderError, match="bass exploded"):
+    real_claim = sources._ForkedHelper.claim
+
+    def child_first(self: sources._ForkedHelper) -> int | None:
+        """Let the child take the first part, so that it surely renders one."""
+        if multiprocessing.current_process().name != "songforge-render":
+            for _ in range(3000):
+                if self.next_position.value > 0:
+                    break
+                time.sleep(0.01)
+        return real_claim(self)
+
+    monkeypatch.setattr(sources, "render_part", fail_in_the_child)
+    monkeypatch.setattr(sources._ForkedHelper, "claim", child_first)
+    with pytest.raises(RenderError, match="exploded"):
         render_parts(parts, 120.0, 2.0, SR, None)
 
 

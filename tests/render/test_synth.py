@@ -17,7 +17,7 @@ from songforge.render.synth import (
     render_note,
     render_synth_part,
 )
-from songforge.render.synth.noise import RISER_MIN_S
+from songforge.render.synth.noise import RISER_MIN_BEATS, WASH_MIN_BEATS
 from songforge.styles.schema import InstrumentSpec, PartMix, SynthKit, SynthPatch
 from songforge.theory import midi_to_hz
 
@@ -170,30 +170,45 @@ def test_distorted_guitar_sustains_compressed_where_a_clean_guitar_decays() -> N
     assert distorted < 2.5 < clean
 
 
-def test_a_long_noise_fx_note_is_a_riser_that_swells_to_its_end() -> None:
+def _fx(hold_s: float, seconds_per_beat: float) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    return render_note(SynthPatch.NOISE_FX, 60, int(hold_s * SR), 0.8, SR, rng, seconds_per_beat)
+
+
+def _centroid_hz(window: np.ndarray) -> float:
+    power = np.abs(np.fft.rfft(window.astype(np.float64))) ** 2
+    return float(np.sum(np.fft.rfftfreq(len(window), 1.0 / SR) * power) / np.sum(power))
+
+
+def test_a_noise_fx_note_of_a_bar_or_more_is_a_riser_that_swells_to_its_end() -> None:
     hold_s = 2.0
-    assert hold_s >= RISER_MIN_S
-    audio = _note(SynthPatch.NOISE_FX, 60, hold_s)
+    assert hold_s / 0.5 >= RISER_MIN_BEATS
+    audio = _fx(hold_s, 0.5)
     quarter = int(hold_s * SR / 4)
-    first, last = (
-        audio[:quarter].astype(np.float64),
-        audio[3 * quarter : 4 * quarter].astype(np.float64),
-    )
-    assert np.sqrt(np.mean(last**2)) > 4 * np.sqrt(np.mean(first**2))
-
-    def centroid_hz(window: np.ndarray) -> float:
-        power = np.abs(np.fft.rfft(window)) ** 2
-        return float(np.sum(np.fft.rfftfreq(len(window), 1.0 / SR) * power) / np.sum(power))
-
-    assert centroid_hz(last) > 2 * centroid_hz(first), "the sweep rises"
+    first, last = audio[:quarter].astype(np.float64), audio[3 * quarter : 4 * quarter]
+    assert np.sqrt(np.mean(last.astype(np.float64) ** 2)) > 4 * np.sqrt(np.mean(first**2))
+    assert _centroid_hz(last) > 2 * _centroid_hz(first), "the sweep rises"
     assert len(audio) < (hold_s + 0.2) * SR, "a riser stops at its note's end"
 
 
-def test_a_short_noise_fx_note_is_an_impact_that_rings_past_it() -> None:
-    audio = _note(SynthPatch.NOISE_FX, 36, 0.1)
+@pytest.mark.parametrize("seconds_per_beat", [0.25, 1.0])
+def test_a_noise_fx_note_shorter_than_a_bar_is_an_impact_that_rings_past_it(
+    seconds_per_beat: float,
+) -> None:
+    audio = _fx(2 * seconds_per_beat, seconds_per_beat)  # the composer's two-beat impact
     assert onset_s(audio, SR) < 0.003
-    assert len(audio) > 1.5 * SR
+    assert len(audio) > 2 * seconds_per_beat * SR + 1.5 * SR
     assert float(np.max(np.abs(audio[: int(0.05 * SR)]))) > 0.5
+
+
+def test_a_noise_fx_note_longer_than_any_riser_is_a_steady_wash() -> None:
+    hold_s = 60.0
+    assert hold_s / 0.5 >= WASH_MIN_BEATS
+    audio = _fx(hold_s, 0.5)
+    blocks = audio[5 * SR : 55 * SR].reshape(10, -1).astype(np.float64)
+    levels_db = 10 * np.log10(np.mean(blocks**2, axis=1))
+    assert levels_db.max() - levels_db.min() < 3.0, "a bed neither swells nor fades mid-note"
+    assert _centroid_hz(blocks[-1]) < 2 * _centroid_hz(blocks[0]), "and does not sweep up"
 
 
 def test_a_long_vinyl_note_is_a_crackle_bed_throughout() -> None:
@@ -343,3 +358,16 @@ def test_an_empty_part_is_silence_of_the_right_length() -> None:
     audio = render_synth_part(synth_part([], SynthPatch.PIANO), 120.0, 1.5, SR)
     assert audio.shape == (1, round(1.5 * SR))
     assert not np.any(audio)
+
+
+def test_a_note_released_during_a_slow_attack_stays_quiet() -> None:
+    short = _note(SynthPatch.WARM_PAD, 57, 0.1)
+    long = _note(SynthPatch.WARM_PAD, 57, 2.0)
+    assert float(np.max(np.abs(short))) < 0.4 * float(np.max(np.abs(long)))
+
+
+def test_the_package_exports_its_public_api() -> None:
+    import songforge.render.synth as synth
+
+    assert all(hasattr(synth, name) for name in synth.__all__)
+    assert {"render_synth_part", "render_note", "drum_hit", "PATCHES", "KITS"} <= set(synth.__all__)

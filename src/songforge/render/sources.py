@@ -4,11 +4,11 @@ Each part plays on a General MIDI SoundFont when its instrument asks for one and
 given, else on the built-in synthesizer. Parts render independently (their own seeded noise),
 so the result does not depend on which worker rendered which part or in what order.
 
-Two cores are used by splitting the parts into two lanes of similar cost: this process renders
-one, a forked helper process the other, writing straight into shared memory (no pickling of
-stems). A process, not a thread, because the SoundFont player holds the GIL. Where fork is not
-available, or the helper fails, the parts render here (threads, or in order) with the same
-result."""
+Two cores are used by a forked helper process that takes parts from the same queue as this
+one (biggest first) and writes its stems straight into shared memory (no pickling). A process,
+not a thread, because the SoundFont player holds the GIL and the synth's many small numpy calls
+hold it often. Where fork is not available or not safe (not the main thread), two threads are
+used; if the helper fails, its parts are rendered here. The result is the same every way."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -107,14 +107,14 @@ def normalise_part(audio: np.ndarray, part_name: str) -> np.ndarray:
 
 
 def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> float:
-    """A rough render time in seconds, to balance the lanes. The synth pays per distinct note
-    (notes are cached); the SoundFont pays per sounding voice-second."""
+    """A rough render time in seconds, to hand the biggest parts out first. The synth pays per
+    distinct note (notes are cached); the SoundFont per sounding note-second."""
     seconds_per_beat = 60.0 / tempo_bpm
     if uses_soundfont(part, soundfont):
-        return 0.002 * sum(min(n.duration_beats * seconds_per_beat, 8.0) + 1.5 for n in part.notes)
+        return 0.0003 * sum(min(n.duration_beats * seconds_per_beat, 8.0) + 1.5 for n in part.notes)
     if part.is_drums or part.instrument.synth is None:
         distinct_hits = {(n.pitch, n.velocity * 3 // 128) for n in part.notes}
-        return 0.012 * len(distinct_hits) + 2e-5 * len(part.notes)
+        return 0.006 * len(distinct_hits) + 2e-5 * len(part.notes)
     distinct = {
         (n.pitch, round(n.duration_beats * seconds_per_beat / HOLD_GRID_S), n.velocity // 32)
         for n in part.notes
@@ -123,73 +123,86 @@ def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> fl
     return 0.003 * held_s + 5e-5 * len(part.notes)
 
 
-def _split_lanes(costs: list[float], lanes: int) -> list[list[int]]:
-    """Longest-processing-time-first: each part, biggest first, to the least-loaded lane."""
-    loads = [0.0] * lanes
-    assigned: list[list[int]] = [[] for _ in range(lanes)]
-    for index in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
-        lane = min(range(lanes), key=lambda j: (loads[j], j))
-        loads[lane] += costs[index]
-        assigned[lane].append(index)
-    return assigned
-
-
 RenderOne = Callable[[Part], np.ndarray]
 
 
-class _HelperLane:
-    """Parts rendered by a forked child into an anonymous shared mapping it inherits."""
+class _ForkedHelper:
+    """A forked child that renders parts alongside this process. Both take the next part from
+    one shared counter (biggest first), so the work balances itself whatever the estimates
+    said; the child writes its stems into an anonymous shared mapping, so nothing is pickled."""
 
-    def __init__(self, parts: list[Part], render_one: RenderOne, n_samples: int) -> None:
-        self.parts = parts
-        self.n_samples = n_samples
-        self.slot_bytes = 2 * n_samples * 4  # room for a stereo part
-        self.shared = mmap.mmap(-1, max(1, self.slot_bytes * len(parts)))
+    def __init__(
+        self, parts: list[Part], order: list[int], n_samples: int, channels: list[int]
+    ) -> None:
         context = multiprocessing.get_context("fork")
-        self.reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(
-            target=self._child, args=(render_one, writer), name="songforge-render", daemon=True
-        )
-        self.process.start()
-        writer.close()
+        self.parts, self.order, self.n_samples = parts, order, n_samples
+        sizes = [c * n_samples * 4 for c in channels]  # room for each part at most
+        self.offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        self.shared = mmap.mmap(-1, max(1, sum(sizes)))  # pages are only allocated when written
+        self.next_position = context.Value("i", 0)
+        self.channels = context.Array("b", len(parts))  # 0: not (yet) rendered by the child
+        self.reader, self.writer = context.Pipe(duplex=False)
+        self.context = context
+
+    def claim(self) -> int | None:
+        """The next part to render, or None when all are taken."""
+        with self.next_position.get_lock():
+            position = self.next_position.value
+            if position >= len(self.order):
+                return None
+            self.next_position.value = position + 1
+        return self.order[position]
 
     def _slot(self, index: int, channels: int) -> np.ndarray:
         count = channels * self.n_samples
-        view = np.frombuffer(self.shared, np.float32, count, index * self.slot_bytes)
+        view = np.frombuffer(self.shared, np.float32, count, self.offsets[index])
         return view.reshape(channels, self.n_samples)
 
-    def _child(self, render_one: RenderOne, writer: Any) -> None:
+    def _child(self, render_one: RenderOne) -> None:
         try:
-            channels = []
-            for index, part in enumerate(self.parts):
-                audio = render_one(part)
+            while (index := self.claim()) is not None:
+                audio = render_one(self.parts[index])
                 self._slot(index, audio.shape[0])[:] = audio
-                channels.append(audio.shape[0])
-            writer.send(("ok", channels))
+                self.channels[index] = audio.shape[0]
+            self.writer.send(("ok",))
         except SongforgeError as exc:
-            writer.send(("error", type(exc).__name__, exc.message))
-        except Exception as exc:  # the parent re-renders these parts and meets it itself
-            writer.send(("crash", type(exc).__name__, str(exc)))
+            self.writer.send(("error", type(exc).__name__, exc.message))
+        except Exception as exc:  # the parent re-renders this part and meets it itself
+            self.writer.send(("crash", type(exc).__name__, str(exc)))
         finally:
-            writer.close()
+            self.writer.close()
 
-    def collect(self, render_one: RenderOne) -> list[np.ndarray]:
-        """The child's parts; rendered here instead if the child died or crashed."""
+    def run(self, render_one: RenderOne) -> dict[int, np.ndarray]:
+        """Render every part in the two processes; parts the child claimed but did not finish
+        (it died) are rendered here."""
+        process = self.context.Process(
+            target=self._child, args=(render_one,), name="songforge-render", daemon=True
+        )
+        process.start()
+        self.writer.close()
+        rendered: dict[int, np.ndarray] = {}
         try:
-            message = self.reader.recv()
-        except EOFError:
-            message = ("crash", "EOFError", "the render helper exited without a result")
-        finally:
-            self.reader.close()
-            self.process.join()
-        try:
-            if message[0] == "ok":
-                return [self._slot(i, ch).copy() for i, ch in enumerate(message[1])]
+            while (index := self.claim()) is not None:
+                rendered[index] = render_one(self.parts[index])
+            try:
+                message = self.reader.recv()
+            except EOFError:
+                message = ("crash", "EOFError", "the render helper exited without a result")
+            process.join()
             if message[0] == "error":
                 raise _ERRORS.get(message[1], RenderError)(message[2])
-            return [render_one(part) for part in self.parts]
+            for index, part in enumerate(self.parts):
+                if index in rendered:
+                    continue
+                channels = self.channels[index]
+                # a view into the shared mapping, which lives as long as the stems using it
+                rendered[index] = self._slot(index, channels) if channels else render_one(part)
+            return rendered
         finally:
-            self.shared.close()
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            self.reader.close()
 
 
 def _can_fork() -> bool:
@@ -223,19 +236,22 @@ def render_parts(
         return render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
 
     costs = [estimated_cost_s(part, tempo_bpm, soundfont) for part in parts]
+    order = sorted(range(len(parts)), key=lambda i: (-costs[i], i))
     lanes = max(1, min(MAX_WORKERS, len(parts), os.cpu_count() or 1))
     if lanes == 1 or sum(costs) < _MIN_PARALLEL_COST:
         return {part.name: render_one(part) for part in parts}
-    mine, theirs = _split_lanes(costs, 2)
-    rendered: dict[int, np.ndarray] = {}
+    helper: _ForkedHelper | None = None
     if _can_fork() and threading.current_thread() is threading.main_thread():
         n_samples = max(0, round(total_s * sample_rate_hz))
-        helper = _HelperLane([parts[i] for i in theirs], render_one, n_samples)
-        for index in mine:
-            rendered[index] = render_one(parts[index])
-        rendered.update(zip(theirs, helper.collect(render_one), strict=True))
+        channels = [2 if uses_soundfont(part, soundfont) else 1 for part in parts]
+        try:
+            helper = _ForkedHelper(parts, order, n_samples, channels)
+        except OSError:  # no shared memory to be had: threads instead
+            helper = None
+    if helper is not None:
+        rendered = helper.run(render_one)
     else:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="songforge-render") as pool:
-            futures = {i: pool.submit(render_one, parts[i]) for i in mine + theirs}
+            futures = {i: pool.submit(render_one, parts[i]) for i in order}
             rendered = {i: future.result() for i, future in futures.items()}
     return {parts[i].name: rendered[i] for i in range(len(parts))}

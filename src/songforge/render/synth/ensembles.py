@@ -29,7 +29,7 @@ def warm_pad(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     n = len(env)
     tone = detuned_saws(note.freq_hz, n, sr, (-9.0, 0.0, 8.0), _starts(rng, 3))
     cutoff = max(brightness_hz(note, 900.0, 2200.0), 2.5 * note.freq_hz)
-    return normalise(lowpass(tone, cutoff, sr, order=4) * env)
+    return normalise(lowpass(tone, cutoff, sr, order=4)) * env
 
 
 def string_pad(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -40,7 +40,7 @@ def string_pad(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     freq = vibrato_hz(note, n, 4.8, 6.0, 0.4)
     tone = detuned_saws(freq, n, sr, (-11.0, -4.0, 4.0, 11.0), _starts(rng, 4))
     tone = lowpass(tone, brightness_hz(note, 2200.0, 4500.0), sr)
-    return normalise(peaking(tone, 1200.0, 3.0, 0.8, sr) * env)
+    return normalise(peaking(tone, 1200.0, 3.0, 0.8, sr)) * env
 
 
 _GLASS_TABLE = (1.0, 0.0, 0.35, 0.0, 0.18, 0.0, 0.0, 0.12)
@@ -56,7 +56,7 @@ def glass_pad(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     body = harmonics(carrier, _GLASS_TABLE, note.freq_hz, sr)
     modulator_hz = min(2.0 * note.freq_hz, 0.45 * sr)
     shimmer = fm(carrier, phase_words(modulator_hz, n, sr), 0.6 + 0.8 * note.velocity)
-    return normalise((body + 0.5 * shimmer) * env)
+    return normalise(body + 0.5 * shimmer) * env
 
 
 def strings(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +69,7 @@ def strings(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     tone = lowpass(tone, brightness_hz(note, 2500.0, 6000.0), sr)
     tone = peaking(tone, 450.0, 4.0, 1.2, sr)
     tone = peaking(tone, 2800.0, 3.0, 1.5, sr)
-    return normalise(highpass(tone, 90.0, sr) * env)
+    return normalise(highpass(tone, 90.0, sr)) * env
 
 
 def brass(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -83,7 +83,7 @@ def brass(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     opening = adsr(Adsr(0.07, 0.4, 0.6, 0.15), note.hold_samples, sr)
     cutoff = note.freq_hz * (1.5 + (3.0 + 7.0 * note.velocity) * opening)
     tone = sweep_lowpass(tone, cutoff, 1.1, sr)
-    return normalise(peaking(tone, 1300.0, 4.0, 1.0, sr) * env)
+    return normalise(peaking(tone, 1300.0, 4.0, 1.0, sr)) * env
 
 
 _VOWEL_AH = ((730.0, 12.0, 4.0), (1090.0, 9.0, 5.0), (2440.0, 7.0, 6.0))
@@ -103,4 +103,4 @@ def choir(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     for centre_hz, gain_db, q in _VOWEL_AH:
         tone = peaking(tone, centre_hz, gain_db, q, sr)
     breath = highpass(rng.standard_normal(n).astype(np.float32), 2500.0, sr) * 0.03
-    return normalise((tone + breath * exp_decay(n, 1.5, sr) + breath * 0.3) * env)
+    return normalise(tone + breath * exp_decay(n, 1.5, sr) + breath * 0.3) * env

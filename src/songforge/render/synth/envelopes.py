@@ -67,5 +67,20 @@ def gate_release(n: int, hold_samples: int, release_s: float, sample_rate_hz: in
 
 def ramp_in(n: int, ramp_s: float, sample_rate_hz: int) -> np.ndarray:
     """0 → 1 over ``ramp_s`` (linear) then 1: a delayed vibrato or a fade-in."""
-    ramp_n = max(1, int(ramp_s * sample_rate_hz))
-    return np.minimum(np.arange(n, dtype=np.float32) / np.float32(ramp_n), np.float32(1.0))
+    ramp_n = min(n, max(1, int(ramp_s * sample_rate_hz)))
+    env = np.ones(n, dtype=np.float32)
+    env[:ramp_n] = np.arange(ramp_n, dtype=np.float32) / np.float32(ramp_n)
+    return env
+
+
+def fade_in_and_release(
+    x: np.ndarray, fade_in_s: float, hold_samples: int, release_s: float, sample_rate_hz: int
+) -> np.ndarray:
+    """Fade ``x`` in and, after ``hold_samples``, out (in place, touching only the fades: for
+    beds minutes long, where a full-length envelope would cost more than the sound)."""
+    n = len(x)
+    fade_n = min(n, max(1, int(fade_in_s * sample_rate_hz)))
+    x[:fade_n] *= np.arange(fade_n, dtype=np.float32) / np.float32(fade_n)
+    if hold_samples < n:
+        x[hold_samples:] *= decay_curve(n - hold_samples, release_s, sample_rate_hz)
+    return x

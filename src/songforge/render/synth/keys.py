@@ -88,7 +88,7 @@ def organ(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     click_n = min(n, note.samples(0.006))
     click = bandpass(rng.standard_normal(click_n).astype(np.float32), 1500.0, 6000.0, sr)
     tone[:click_n] += (0.2 + 0.2 * note.velocity) * click * exp_decay(click_n, 0.006, sr)
-    return normalise(tone * wobble * env)
+    return normalise(tone * wobble) * env
 
 
 def clav(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:

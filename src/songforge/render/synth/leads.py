@@ -28,7 +28,7 @@ def saw_lead(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     sustain_hz = brightness_hz(note, 900.0, 5000.0)
     cutoff = sustain_hz + 5000.0 * note.velocity**2 * exp_decay(n, 0.6, sr)
     cutoff = np.maximum(cutoff, 2.0 * note.freq_hz)
-    return normalise(sweep_lowpass(tone, cutoff, 1.4, sr) * env)
+    return normalise(sweep_lowpass(tone, cutoff, 1.4, sr)) * env
 
 
 def square_lead(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -38,7 +38,7 @@ def square_lead(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     n = len(env)
     freq = vibrato_hz(note, n, 5.0, 10.0, 0.3)
     tone = square(phase_words(freq, n, sr, float(rng.random())), note.freq_hz, sr)
-    return normalise(lowpass(tone, brightness_hz(note, 2500.0, 7000.0), sr) * env)
+    return normalise(lowpass(tone, brightness_hz(note, 2500.0, 7000.0), sr)) * env
 
 
 def supersaw(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -48,7 +48,7 @@ def supersaw(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     n = len(env)
     starts = tuple(float(x) for x in rng.random(len(SUPERSAW_DETUNE_CENTS)))
     tone = detuned_saws(note.freq_hz, n, sr, SUPERSAW_DETUNE_CENTS, starts)
-    return normalise(lowpass(tone, brightness_hz(note, 3000.0, 12000.0), sr) * env)
+    return normalise(lowpass(tone, brightness_hz(note, 3000.0, 12000.0), sr)) * env
 
 
 def bell(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -77,4 +77,4 @@ def flute(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     noise = rng.standard_normal(n).astype(np.float32)
     breath = bandpass(noise, note.freq_hz * 1.5, min(note.freq_hz * 6.0, 9000.0), sr)
     chiff = 1.0 - 0.8 * ramp_in(n, 0.08, sr)
-    return normalise((tone + breath * (0.12 * chiff)) * env)
+    return normalise(tone + breath * (0.12 * chiff)) * env

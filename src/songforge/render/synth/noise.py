@@ -1,26 +1,49 @@
-"""Noise voices: risers and impacts for transitions, and a vinyl crackle bed."""
+"""Noise voices: risers, impacts and washes for transitions and beds, and vinyl crackle."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from songforge.render.synth.envelopes import exp_decay, gate_release, ramp_in
+from songforge.render.synth.envelopes import (
+    exp_decay,
+    fade_in_and_release,
+    gate_release,
+)
 from songforge.render.synth.filters import bandpass, highpass, lowpass, soft_clip, sweep_lowpass
 from songforge.render.synth.oscillators import phase_words, sine
 from songforge.render.synth.voice import NoteSpec, normalise
 
-RISER_MIN_S = 0.75  # notes at least this long sweep up; shorter ones are impacts
+RISER_MIN_BEATS = 4.0  # a noise note a bar or more long sweeps up; a shorter one is an impact
+WASH_MIN_BEATS = 48.0  # ... and one longer than any riser (8 bars of 12/8) is a steady wash
+WASH_MIN_S = 40.0  # (or longer than this in seconds, whatever the tempo)
 VINYL_BED_MIN_S = 0.5  # vinyl notes at least this long are a crackle bed; shorter ones a pop
-_BED_LOOP_S = 4.7  # the hiss under the crackle repeats after this long (crackle never does)
+_BED_LOOP_S = 4.7  # beds of noise repeat after this long (inaudible in noise; crackle never does)
 _CRACKLES_PER_S = 14.0
 _POPS_PER_S = 0.5
 
 
 def noise_fx(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
-    """A riser when held long (noise swept up over the whole note), else an impact."""
-    if note.hold_s >= RISER_MIN_S:
+    """By length in beats: an impact (under a bar), a riser swept up over the whole note, or a
+    steady breathing wash for a bed that lasts whole sections."""
+    if note.hold_beats >= WASH_MIN_BEATS or note.hold_s >= WASH_MIN_S:
+        return wash(note, rng)
+    if note.hold_beats >= RISER_MIN_BEATS:
         return riser(note, rng)
     return impact(note, rng)
+
+
+def wash(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+    """Band-passed noise breathing slowly (its low-pass opens and closes once per loop), faded
+    in and out over a few seconds. The loop is filtered twice around so its seam is silent."""
+    sr = note.sample_rate_hz
+    n = note.hold_samples + note.samples(2.0)
+    loop_n = min(n, note.samples(_BED_LOOP_S * 2))
+    noise = bandpass(rng.standard_normal(loop_n).astype(np.float32), 300.0, 9000.0, sr)
+    cycle = np.arange(2 * loop_n, dtype=np.float64) / loop_n
+    cutoff = 1500.0 * 2.0 ** (0.5 - 0.5 * np.cos(2.0 * np.pi * cycle))  # an octave of breath
+    breathing = sweep_lowpass(np.tile(noise, 2), cutoff, 1.2, sr)[loop_n:]
+    bed = np.tile(normalise(breathing), n // loop_n + 1)[:n]
+    return normalise(fade_in_and_release(bed, 3.0, note.hold_samples, 2.0, sr))
 
 
 def riser(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
@@ -90,5 +113,4 @@ def vinyl(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     pop_shape = lowpass(np.hanning(200).astype(np.float32), 1500.0, sr)
     for position in rng.integers(0, max(1, n - 200), pops).tolist():
         bed[position : position + 200] += np.float32(rng.uniform(0.3, 0.7)) * pop_shape
-    env = ramp_in(n, 0.03, sr) * gate_release(n, note.hold_samples, 0.2, sr)
-    return normalise(bed * env)
+    return normalise(fade_in_and_release(bed, 0.03, note.hold_samples, 0.2, sr))

@@ -1,7 +1,8 @@
 """A whole part through the built-in synth: each distinct note rendered once, then placed.
 
 Songs repeat themselves, so a note is cached by (pitch, held length, velocity bucket) for the
-duration of one part, and a drum hit by (drum, velocity bucket, round-robin variant). Level
+duration of one part, and a drum hit by (drum, velocity bucket, round-robin variant); notes
+held for many seconds loop a prototype's sustain (see ``sustain``). Level
 follows the exact velocity; the bucket only picks the timbre. Noise is seeded from the part
 name and the cache key, never from global state, so the output is the same on every run."""
 
@@ -13,26 +14,29 @@ from songforge.compose.drums import Drum
 from songforge.compose.score import Note, Part
 from songforge.render.synth.patches import render_note
 from songforge.render.synth.percussion import drum_for_note, drum_hit
+from songforge.render.synth.placement import HAT_CHOKERS, OPEN_HATS, HatChoke, mix_in, start_sample
+from songforge.render.synth.sustain import (
+    LOOP_AFTER_S,
+    LOOPED_PATCHES,
+    PROTOTYPE_HOLD_S,
+    extend_sustain,
+)
 from songforge.seeding import rng_for
 from songforge.styles.schema import SynthKit, SynthPatch
+from songforge.theory import midi_to_hz
 
 DEFAULT_KIT = SynthKit.ACOUSTIC
 NOTE_VELOCITY_BUCKETS = 4
 DRUM_VELOCITY_BUCKETS = 3
-DRUM_VARIANTS = 3  # round-robin hits per drum and velocity bucket
+DRUM_VARIANTS = 3  # round-robin hits per drum and velocity bucket ...
+SINGLE_VARIANT = frozenset(
+    {Drum.CRASH, Drum.CHINA, Drum.SPLASH, Drum.TAIKO, Drum.TIMPANI}
+)  # ... bar these
 HOLD_GRID_S = 0.005  # held lengths are rounded to this grid for caching (inaudible)
-_CHOKE_FADE_S = 0.006
-_OPEN_HATS = frozenset({Drum.HAT_OPEN})
-_CHOKERS = frozenset({Drum.HAT_CLOSED, Drum.HAT_PEDAL})
 
 
 def total_samples(total_s: float, sample_rate_hz: int) -> int:
     return max(0, round(total_s * sample_rate_hz))
-
-
-def start_sample(note: Note, tempo_bpm: float, sample_rate_hz: int) -> int:
-    """Where a note starts: beats × 60 / tempo seconds, rounded to the nearest sample."""
-    return round(note.start_beat * 60.0 / tempo_bpm * sample_rate_hz)
 
 
 def _bucket(velocity: int, buckets: int) -> int:
@@ -48,15 +52,6 @@ def velocity_gain(velocity: int, exponent: float) -> float:
     return float((min(max(velocity, 1), 127) / 127.0) ** exponent)
 
 
-def _add(out: np.ndarray, start: int, audio: np.ndarray, gain: float) -> None:
-    """Mix ``audio`` into ``out`` at ``start``, cut at the buffer's ends."""
-    end = min(len(out), start + len(audio))
-    skip = max(0, -start)
-    if end <= start + skip:
-        return
-    out[start + skip : end] += np.float32(gain) * audio[skip : end - start]
-
-
 def render_pitched(
     notes: tuple[Note, ...],
     patch: SynthPatch,
@@ -69,6 +64,8 @@ def render_pitched(
     out = np.zeros(n_total, dtype=np.float32)
     seconds_per_beat = 60.0 / tempo_bpm
     cache: dict[tuple[int, int, int], np.ndarray] = {}
+    prototypes: dict[tuple[int, int], np.ndarray] = {}  # (pitch, bucket) → a note to loop
+    beat_s = seconds_per_beat
     for note in notes:
         start = start_sample(note, tempo_bpm, sample_rate_hz)
         if start >= n_total or note.duration_beats <= 0:
@@ -78,12 +75,26 @@ def render_pitched(
         key = (note.pitch, hold_steps, bucket)
         audio = cache.get(key)
         if audio is None:
-            rng = rng_for(0, part_name, patch.value, f"{key[0]}:{key[1]}:{key[2]}")
             hold_samples = round(hold_steps * HOLD_GRID_S * sample_rate_hz)
             velocity = _bucket_velocity(bucket, NOTE_VELOCITY_BUCKETS)
-            audio = render_note(patch, note.pitch, hold_samples, velocity, sample_rate_hz, rng)
+            if patch in LOOPED_PATCHES and hold_samples > LOOP_AFTER_S * sample_rate_hz:
+                prototype = prototypes.get((note.pitch, bucket))
+                if prototype is None:
+                    rng = rng_for(0, part_name, patch.value, f"{note.pitch}:prototype:{bucket}")
+                    proto_hold = round(PROTOTYPE_HOLD_S * sample_rate_hz)
+                    prototype = render_note(
+                        patch, note.pitch, proto_hold, velocity, sample_rate_hz, rng, beat_s
+                    )
+                    prototypes[(note.pitch, bucket)] = prototype
+                freq_hz = midi_to_hz(min(max(note.pitch, 0), 127))
+                audio = extend_sustain(prototype, hold_samples, freq_hz, sample_rate_hz)
+            else:
+                rng = rng_for(0, part_name, patch.value, f"{key[0]}:{key[1]}:{key[2]}")
+                audio = render_note(
+                    patch, note.pitch, hold_samples, velocity, sample_rate_hz, rng, beat_s
+                )
             cache[key] = audio
-        _add(out, start, audio, velocity_gain(note.velocity, 1.5))
+        mix_in(out, start, audio, velocity_gain(note.velocity, 1.5))
     return out
 
 
@@ -106,11 +117,10 @@ def render_drums(
         ),
         key=lambda item: (item[0], item[1]),
     )
-    choke_starts = np.asarray(
-        [start for start, _, note in placed if drum_for_note(note.pitch) in _CHOKERS],
-        dtype=np.int64,
+    choke = HatChoke(
+        (start for start, _, note in placed if drum_for_note(note.pitch) in HAT_CHOKERS),
+        sample_rate_hz,
     )
-    fade_n = max(1, int(_CHOKE_FADE_S * sample_rate_hz))
     cache: dict[tuple[Drum, int, int], np.ndarray] = {}
     played: dict[tuple[Drum, int], int] = {}
     for start, _, note in placed:
@@ -120,7 +130,7 @@ def render_drums(
         bucket = _bucket(note.velocity, DRUM_VELOCITY_BUCKETS)
         count = played.get((drum, bucket), 0)
         played[(drum, bucket)] = count + 1
-        key = (drum, bucket, count % DRUM_VARIANTS)
+        key = (drum, bucket, 0 if drum in SINGLE_VARIANT else count % DRUM_VARIANTS)
         audio = cache.get(key)
         if audio is None:
             rng = rng_for(0, part_name, kit.value, f"{drum.name}:{bucket}:{key[2]}")
@@ -128,14 +138,9 @@ def render_drums(
             audio = drum_hit(kit, drum, velocity, sample_rate_hz, rng)
             cache[key] = audio
         gain = velocity_gain(note.velocity, 2.0)
-        if drum in _OPEN_HATS and len(choke_starts):
-            following = int(np.searchsorted(choke_starts, start, side="right"))
-            if following < len(choke_starts) and choke_starts[following] - start < len(audio):
-                cut = int(choke_starts[following] - start)
-                choked = audio[: cut + fade_n].copy()
-                choked[cut:] *= np.linspace(1.0, 0.0, len(choked) - cut, dtype=np.float32)
-                audio = choked
-        _add(out, start, audio, gain)
+        if drum in OPEN_HATS:
+            audio = choke.apply(audio, start)
+        mix_in(out, start, audio, gain)
     return out
 
 

@@ -50,16 +50,22 @@ def render_note(
     velocity: float,
     sample_rate_hz: int,
     rng: np.random.Generator,
+    seconds_per_beat: float = 0.5,
 ) -> np.ndarray:
     """One note of ``patch``: mono float32, ``hold_samples`` held plus the patch's release tail,
-    peak at most 1, finite. ``velocity`` in (0, 1] shapes timbre only."""
+    peak at most 1, finite. ``velocity`` in (0, 1] shapes timbre only; ``seconds_per_beat``
+    (the tempo) only matters to the noise FX, which tell hits from risers by length in beats."""
     note = NoteSpec(
         pitch=min(max(int(pitch), 0), 127),
         hold_samples=max(1, int(hold_samples)),
         velocity=min(max(float(velocity), 0.01), 1.0),
         sample_rate_hz=sample_rate_hz,
+        seconds_per_beat=seconds_per_beat,
     )
-    audio = PATCHES[patch](note, rng)
-    return np.clip(np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0).astype(
-        np.float32, copy=False
-    )
+    audio = PATCHES[patch](note, rng).astype(np.float32, copy=False)
+    peak = float(max(audio.max(), -audio.min()))
+    if not np.isfinite(peak):  # never expected: a guard, so one bad note cannot spoil a song
+        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    if not peak <= 1.0:
+        audio = np.clip(audio, -1.0, 1.0)
+    return audio

@@ -20,6 +20,11 @@ class NoteSpec:
     hold_samples: int
     velocity: float
     sample_rate_hz: int
+    seconds_per_beat: float = 0.5  # the part's tempo: lets FX tell a bar-long riser from a hit
+
+    @property
+    def hold_beats(self) -> float:
+        return self.hold_s / self.seconds_per_beat
 
     @property
     def freq_hz(self) -> float:
@@ -34,6 +39,8 @@ class NoteSpec:
 
 
 # A patch: a note and a seeded generator → mono float32 audio (hold + release tail), peak ≲ 1.
+# Sustaining patches scale their tone, then apply the envelope, so a note released during a
+# slow attack stays as quiet as it would on a real synth.
 PatchVoice = Callable[[NoteSpec, np.random.Generator], np.ndarray]
 
 
@@ -58,8 +65,8 @@ def vibrato_hz(
 
 def normalise(x: np.ndarray, peak: float = 0.9) -> np.ndarray:
     """Scale to the given peak (silence stays silent)."""
-    top = float(np.max(np.abs(x))) if len(x) else 0.0
-    if top <= 1e-9:
+    top = float(max(x.max(), -x.min())) if len(x) else 0.0
+    if not top > 1e-9:  # silence (or NaN, which the caller reports)
         return x.astype(np.float32, copy=False)
     return (x * np.float32(peak / top)).astype(np.float32, copy=False)
 
