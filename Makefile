@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-installed-stamp
+# The CPU build of torch (the project machines keep this version's wheel on local disk; an
+# unpinned torch would pull a multi-GB CUDA build). Only the tests of the neural providers need it.
+TORCH  ?= torch==2.13.0
 PROMPT ?= driving 90s alternative rock anthem, 140 bpm, E minor
 
 .PHONY: setup demo test lint typecheck bench clean
@@ -13,7 +17,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,analysis]'
+	$(BIN)/python -m pip install -q -e '.[analysis]'
 	# tinysoundfont declares PyAudio for live playback only (no Linux wheel): install without it
 	$(BIN)/python -m pip install -q --no-deps 'tinysoundfont>=0.3.7,<0.4'
 	@touch $(STAMP)
@@ -21,7 +25,12 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 demo: setup
 	$(BIN)/songforge generate "$(PROMPT)" --seed 1 --stems --midi -o out/demo.mp3
 
-test: setup
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q '$(TORCH)'
+	$(BIN)/python -m pip install -q -e '.[dev,analysis,neural]'
+	@touch $(TEST_STAMP)
+
+test: setup $(TEST_STAMP)
 	@bash scripts/system-deps.sh --test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy

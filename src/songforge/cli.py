@@ -1,7 +1,8 @@
 """The `songforge` command line: generate, explain, styles, remix, analyze (+ service commands).
 
 Exit codes: 0 success · 2 bad input or usage · 3 output not writable · 4 SoundFont missing or
-broken · 5 generation failed · 130 interrupted."""
+broken · 5 generation failed · 6 provider unavailable · 7 content refused by a provider ·
+8 budget exceeded · 130 interrupted."""
 
 from __future__ import annotations
 
@@ -21,8 +22,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from songforge.errors import (
+    AudioReadError,
+    BudgetExceeded,
+    ContentRefused,
     InvalidRequest,
     OutputError,
+    ProviderUnavailable,
     SongforgeError,
     SoundFontError,
     StyleFileError,
@@ -33,6 +38,9 @@ EXIT_BAD_INPUT = 2
 EXIT_OUTPUT = 3
 EXIT_SOUNDFONT = 4
 EXIT_FAILED = 5
+EXIT_PROVIDER_UNAVAILABLE = 6
+EXIT_REFUSED = 7
+EXIT_BUDGET = 8
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -48,12 +56,18 @@ out = Console()
 
 def exit_code_for(exc: BaseException) -> int:
     """The one place errors become exit codes."""
-    if isinstance(exc, InvalidRequest | ValidationError | StyleFileError):
+    if isinstance(exc, InvalidRequest | ValidationError | StyleFileError | AudioReadError):
         return EXIT_BAD_INPUT
     if isinstance(exc, OutputError):
         return EXIT_OUTPUT
     if isinstance(exc, SoundFontError):
         return EXIT_SOUNDFONT
+    if isinstance(exc, ContentRefused):
+        return EXIT_REFUSED
+    if isinstance(exc, ProviderUnavailable):
+        return EXIT_PROVIDER_UNAVAILABLE
+    if isinstance(exc, BudgetExceeded):
+        return EXIT_BUDGET
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_FAILED
@@ -132,6 +146,8 @@ def _summary(song: Any, written: list[Path]) -> dict[str, Any]:
         "duration_s": meta.get("duration_s"),
         "seed": meta.get("seed"),
         "loudness": meta.get("loudness"),
+        "provider": meta.get("provider"),
+        "cost_usd": (meta.get("cost") or {}).get("actual_usd"),
         "sections": [
             {"name": s["name"], "start_s": s["start_s"], "end_s": s["end_s"]}
             for s in meta.get("sections", [])
@@ -203,6 +219,11 @@ def generate(
     ] = None,
     stems: Annotated[bool, typer.Option("--stems", help="Also write one file per part")] = False,
     midi: Annotated[bool, typer.Option("--midi", help="Also write a MIDI file")] = False,
+    provider: Annotated[
+        str | None,
+        typer.Option(help="Provider or fallback order, e.g. 'stable-audio,songforge'"),
+    ] = None,
+    lyrics: Annotated[str | None, typer.Option(help="Lyrics, for providers that sing")] = None,
     soundfont: Annotated[Path | None, typer.Option(help="General MIDI .sf2 to use")] = None,
     no_soundfont: Annotated[bool, typer.Option("--no-soundfont", help="Synth only")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors")] = False,
@@ -210,7 +231,7 @@ def generate(
 ) -> None:
     """Write a whole mastered song (plus its metadata JSON, and optionally stems and MIDI)."""
     with user_errors():
-        from songforge.engine import generate as run
+        from songforge.providers import ProviderGenerator
         from songforge.render.codec import format_from_path
         from songforge.request import AudioFormat, SongRequest
 
@@ -227,6 +248,8 @@ def generate(
             "seed": seed,
             "sample_rate": sample_rate,
             "instruments": instrument or [],
+            "provider": provider,
+            "lyrics": lyrics,
         }
         chosen = None
         if fmt is not None:
@@ -243,14 +266,14 @@ def generate(
         if chosen is not None:
             fields["format"] = chosen
         request = SongRequest.model_validate({k: v for k, v in fields.items() if v is not None})
-        settings = _settings(soundfont, no_soundfont)
+        settings = _settings(soundfont, no_soundfont).model_copy(update={"keep_stems": stems})
         if output is None:
             output = Path("out") / f"{_slug(prompt)}.{request.format.value}"
         elif output.suffix == "":
             output = output.with_suffix(f".{request.format.value}")
         _check_writable(output)
         with _progress_bar(not quiet and not as_json) as update:
-            song = run(request, settings=settings, progress=update)
+            song = ProviderGenerator(settings).generate(request, update)
             written = song.write(output, fmt=request.format, stems=stems, midi=midi)
         summary = _summary(song, written)
         if as_json:
@@ -348,7 +371,7 @@ def remix(
             raise InvalidRequest("sheet", f"{sheet} is not a readable JSON file: {exc}") from None
         if not isinstance(data, dict) or "composition" not in data or "request" not in data:
             raise InvalidRequest("sheet", f"{sheet} is not a songforge metadata sheet")
-        settings = _settings(soundfont, no_soundfont)
+        settings = _settings(soundfont, no_soundfont).model_copy(update={"keep_stems": stems})
         if output is None:
             output = sheet.with_name(f"{sheet.stem}-{genre}.wav")
         fmt = format_from_path(output)
@@ -392,16 +415,33 @@ def analyze(
         out.print(table)
 
 
-def _register_service_commands() -> None:
+def _register_commands() -> None:
+    from songforge.cli_providers import register as register_providers
+    from songforge.cli_service import register as register_service
+
+    register_service(app)
+    register_providers(app)
+
+
+def _redact_logs() -> None:
+    """Secrets never reach a log line, whatever logs them."""
+    import logging
+
+    from songforge.providers.redact import redacting_filter
+    from songforge.settings import Settings
+
     try:
-        from songforge.cli_service import register
-    except ImportError:  # the service extra is not installed
+        log_filter = redacting_filter(Settings())
+    except Exception:  # a broken config is reported by the command itself
         return
-    register(app)
+    logging.getLogger().addFilter(log_filter)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(log_filter)
 
 
 def main() -> None:
-    _register_service_commands()
+    _register_commands()
+    _redact_logs()
     try:
         app()
     except KeyboardInterrupt:

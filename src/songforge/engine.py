@@ -158,7 +158,9 @@ def _perform(
         stages.finish()
     stages.finish()
     stages.start("mix")
-    mixed = mix(dry, score, style.mix, rate)
+    mixed = mix(
+        dry, score, style.mix, rate, keep_stems=settings.keep_stems, workers=settings.render_workers
+    )
     del dry
     stages.finish()
     stages.start("master")

@@ -36,6 +36,12 @@ class StyleFileError(SongforgeError):
     code = "style_file_error"
 
 
+class AudioReadError(SongforgeError):
+    """An audio file is missing, unreadable or not in a supported format."""
+
+    code = "audio_read_error"
+
+
 class SoundFontError(SongforgeError):
     """A SoundFont is missing, unreadable or not a valid SF2/SF3 file."""
 
@@ -106,9 +112,24 @@ class ContentRefused(ProviderError):
 
 
 class BudgetExceeded(SongforgeError):
-    """The key's monthly budget for paid providers is spent."""
+    """The key's monthly budget for paid providers is spent; the figures say by how much."""
 
     code = "budget_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spent_usd: float | None = None,
+        budget_usd: float | None = None,
+        needed_usd: float | None = None,
+        month: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.spent_usd = spent_usd
+        self.budget_usd = budget_usd
+        self.needed_usd = needed_usd  # what the song would cost on the cheapest paid provider
+        self.month = month  # "YYYY-MM" (UTC)
 
 
 class QuotaExceeded(SongforgeError):

@@ -1,4 +1,5 @@
-"""Tempo of audio by beat tracking (librosa, imported on first use: it compiles numba code)."""
+"""Tempo of audio by beat tracking with librosa, imported on first use: importing its beat
+tracker compiles numba code (seconds), which should not slow down importing songforge."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ TEMPO_RATIOS = (1.0, 2.0, 0.5, 1.5, 2.0 / 3.0)
 def estimate_tempo_bpm(mono: np.ndarray, sample_rate_hz: int = ANALYSIS_RATE_HZ) -> float:
     """Tempo in BPM from beat tracking, refined over the whole track: the mean of the beat
     intervals near the median (more precise than one autocorrelation lag). 0.0 if no beats."""
-    import librosa
+    try:
+        import librosa
+    except ImportError as exc:  # the optional "analysis" extra
+        raise ImportError(
+            "tempo analysis needs librosa: pip install 'songforge[analysis]'"
+        ) from exc
 
     if mono.size < sample_rate_hz or not np.any(mono):
         return 0.0

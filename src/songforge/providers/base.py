@@ -85,6 +85,11 @@ class ClipRequest:
     lyrics: str | None = None
     instrumental: bool = True
     negative_prompt: str | None = None
+    time_signature: str | None = None  # e.g. "4/4", "6/8" (ACE-Step takes it)
+    # Extend a clip this provider made earlier (Suno's extend): its id from Clip.info["clip_id"]
+    # and the second of that clip to continue from (None: its end).
+    extend_clip_id: str | None = None
+    extend_at_s: float | None = None
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The one module that reads and writes audio files.
 
-WAV and FLAC are 16-bit PCM with TPDF dither from a fixed seed, MP3 is LAME at 320 kbps CBR,
-OGG is Vorbis (q 0.6) written in blocks. Every encoding is byte-identical for identical audio:
-the dither is seeded, and the Ogg stream serial number libsndfile picks at random is replaced."""
+WAV and FLAC are 16-bit PCM with TPDF dither from a fixed seed, MP3 is LAME at 320 kbps CBR
+(fed the same dithered PCM), OGG is Vorbis at ~230 kbps written in 64k-frame blocks. Every
+encoding is byte-identical for identical audio: the dither is seeded, and the Ogg stream serial
+number libsndfile draws from the clock is replaced by a fixed one."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import lameenc
 import numpy as np
 import soundfile
 
-from songforge.errors import OutputError, SongforgeError
+from songforge.errors import AudioReadError, OutputError
 from songforge.request import AudioFormat
 
 DITHER_SEED = 0x50F6  # fixed: dither noise is part of the deterministic output
 PCM_MAX = 32767
 MP3_BITRATE_KBPS = 320
-MP3_QUALITY = 5  # LAME -q (0 best/slowest .. 9): at 320 kbps 5 keeps noise shaping on
-OGG_QUALITY = 0.6  # libsndfile's VBR quality 0..1 (~ Vorbis q6, ~190 kbps stereo)
+MP3_QUALITY = 7  # LAME -q: at 320 kbps as clean as 5 by band SNR (no noise shaping), 2x faster
+OGG_QUALITY = 0.8  # libsndfile VBR 0..1 (~Vorbis q8, ~230 kbps): lower overshoots the peak
 OGG_BLOCK_FRAMES = 1 << 16  # libsndfile crashes writing long Vorbis files in one call
 OGG_SERIAL = 0x536F6E67  # "Song": the Ogg logical stream serial number every file gets
 _SUFFIXES = {
@@ -35,12 +36,6 @@ _SUFFIXES = {
     ".ogg": AudioFormat.OGG,
     ".oga": AudioFormat.OGG,
 }
-
-
-class AudioReadError(SongforgeError):
-    """An audio file is missing, unreadable or not in a supported format."""
-
-    code = "audio_read_error"
 
 
 def format_from_path(path: Path | str) -> AudioFormat | None:

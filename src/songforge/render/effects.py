@@ -12,7 +12,8 @@ SIDECHAIN_ATTACK_MS = 4.0
 HAAS_DELAY_MS = 14.0  # pseudo-stereo: the side signal is the source this much later
 GATE_HOLD_MS = 260.0  # 80s gated reverb: the gate stays open this long after a hit
 GATE_RELEASE_MS = 15.0
-GATE_RANGE_DB = 30.0  # the gate opens for sends within this range of the loudest hit
+GATE_RANGE_DB = 30.0  # the gate opens for hits within this range of the loudest
+GATE_ONSET_DB = 9.0  # a hit: this much louder than the quietest moment of the last 20 ms
 
 
 def duck_envelope(
@@ -56,53 +57,67 @@ def pan_gains(pan: float) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
-def place(
+def place_channel(
     source: np.ndarray,
+    channel: int,
     out: np.ndarray,
     pan: float,
     width: float,
     gain: float,
     sample_rate_hz: int,
+    start: int = 0,
 ) -> None:
-    """Write a processed part into the stereo buffer ``out`` (2, n): mono sources are panned with
-    constant power and widened by a mono-compatible delayed side signal (L = M + S, R = M - S);
-    stereo sources keep their image and are balanced so that centre is unity."""
+    """Write one stereo channel (0 left, 1 right) of a processed part, from sample ``start`` on,
+    into ``out`` (as many samples as ``out`` holds).
+
+    Mono sources are panned with constant power and widened by a mono-compatible delayed side
+    signal (L = M + S, R = M - S); stereo sources keep their image and are balanced so that
+    centre is unity."""
     left, right = pan_gains(pan)
-    if source.shape[0] == 1:
-        mono = source[0]
-        if width > 0.0:
-            norm = gain / math.sqrt(1.0 + width * width)
-            delay = max(1, round(HAAS_DELAY_MS * sample_rate_hz / 1000.0))
-            np.multiply(mono, np.float32(norm * left), out=out[0])
-            np.multiply(mono, np.float32(norm * right), out=out[1])
-            side = mono[: mono.shape[0] - delay] * np.float32(norm * width)
-            out[0, delay:] += side * np.float32(left)
-            out[1, delay:] -= side * np.float32(right)
-        else:
-            np.multiply(mono, np.float32(gain * left), out=out[0])
-            np.multiply(mono, np.float32(gain * right), out=out[1])
+    stop = start + out.shape[0]
+    if source.shape[0] == 2:
+        scale = math.sqrt(2.0) * gain * (left if channel == 0 else right)
+        np.multiply(source[channel, start:stop], np.float32(scale), out=out)
         return
-    scale = math.sqrt(2.0) * gain
-    np.multiply(source[0], np.float32(scale * left), out=out[0])
-    np.multiply(source[1], np.float32(scale * right), out=out[1])
+    norm = gain / math.sqrt(1.0 + width * width)
+    side_sign = left if channel == 0 else -right
+    np.multiply(
+        source[0, start:stop], np.float32(norm * (left if channel == 0 else right)), out=out
+    )
+    delay = max(1, round(HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+    first = max(start, delay)
+    if width > 0.0 and first < stop:
+        side = source[0, first - delay : stop - delay] * np.float32(norm * width * side_sign)
+        out[first - start :] += side
 
 
 def gate_envelope(
     key: np.ndarray, sample_rate_hz: int, hold_ms: float = GATE_HOLD_MS
 ) -> np.ndarray:
-    """An 80s reverb gate keyed to ``key`` (the reverb send): open (1) from each hit within
-    ``GATE_RANGE_DB`` of the loudest for ``hold_ms``, then closing over a few ms. float32 (n,)."""
+    """An 80s reverb gate keyed to ``key`` (the drums' reverb send): it opens (1) on every hit,
+    a jump of at least ``GATE_ONSET_DB`` over the level just before that comes within
+    ``GATE_RANGE_DB`` of the loudest, stays open for ``hold_ms`` and closes over a few ms, so
+    each snare gets its burst of room however busy the hats between. float32 (n,)."""
     n = key.shape[0]
     step = max(1, round(0.002 * sample_rate_hz))
     blocks = -(-n // step)
     padded = np.zeros(blocks * step, dtype=np.float32)
-    padded[:n] = np.abs(key)
-    levels = padded.reshape(blocks, step).max(axis=1)
+    padded[:n] = key
+    levels = np.maximum(
+        padded.reshape(blocks, step).max(axis=1), -padded.reshape(blocks, step).min(axis=1)
+    )
     loudest = float(levels.max()) if blocks else 0.0
     if loudest <= 0.0:
         return np.zeros(n, dtype=np.float32)
-    is_hit = levels >= loudest * 10.0 ** (-GATE_RANGE_DB / 20.0)
-    onsets = np.flatnonzero(is_hit & ~np.concatenate([[False], is_hit[:-1]]))
+    lookback = max(1, round(0.02 * sample_rate_hz / step))
+    before = np.full(blocks, np.inf, dtype=np.float32)
+    for shift in range(1, lookback + 1):  # the quietest level in the 20 ms before each block
+        np.minimum(before[shift:], levels[:-shift], out=before[shift:])
+    before[0] = 0.0
+    rising = (levels >= loudest * 10.0 ** (-GATE_RANGE_DB / 20.0)) & (
+        levels >= before * 10.0 ** (GATE_ONSET_DB / 20.0)
+    )
+    onsets = np.flatnonzero(rising & ~np.concatenate([[False], rising[:-1]]))
     hold_blocks = max(1, round(hold_ms / 1000.0 * sample_rate_hz / step))
     marks = np.zeros(blocks + 1, dtype=np.int32)
     np.add.at(marks, onsets, 1)
@@ -110,9 +125,8 @@ def gate_envelope(
     open_blocks = (np.cumsum(marks[:-1]) > 0).astype(np.float32)
     release_blocks = max(1, round(GATE_RELEASE_MS / 1000.0 * sample_rate_hz / step))
     kernel = np.ones(release_blocks, dtype=np.float32) / release_blocks
-    smooth = np.convolve(open_blocks, kernel)[:blocks]
-    centres = np.arange(blocks, dtype=np.float64) * step + step / 2.0
-    return np.interp(np.arange(n, dtype=np.float64), centres, smooth).astype(np.float32)
+    smooth = np.convolve(open_blocks, kernel)[:blocks].astype(np.float32)
+    return np.repeat(smooth, step)[:n]
 
 
 def soft_clip(audio: np.ndarray, knee: float, ceiling: float) -> None:
@@ -121,12 +135,15 @@ def soft_clip(audio: np.ndarray, knee: float, ceiling: float) -> None:
     if span <= 0.0:
         np.clip(audio, -ceiling, ceiling, out=audio)
         return
-    over = np.abs(audio) > knee
-    if not over.any():
-        return
-    values = audio[over]
-    magnitude = knee + span * np.tanh((np.abs(values) - knee) / span)
-    audio[over] = np.copysign(magnitude, values).astype(audio.dtype)
+    block = 1 << 18
+    for start in range(0, audio.shape[-1], block):
+        piece = audio[..., start : start + block]
+        over = np.abs(piece) > knee
+        if not over.any():
+            continue
+        values = piece[over]
+        magnitude = knee + span * np.tanh((np.abs(values) - knee) / span)
+        piece[over] = np.copysign(magnitude, values).astype(audio.dtype)
 
 
 def tape_wobble(

@@ -13,25 +13,31 @@ _RELEASE_CHUNK_BLOCKS = 4096
 
 
 def block_length(sample_rate_hz: int, lookahead_ms: float) -> int:
-    """Samples per gain-computer block, near ``lookahead_ms``: a divisor of the 100 ms loudness
-    segment when one is close, so block gains map onto loudness segments exactly."""
-    target = max(1, round(lookahead_ms * sample_rate_hz / 1000.0))
+    """Samples per gain-computer block, near ``lookahead_ms``: the nearest divisor of the 100 ms
+    loudness segment, so block gains map onto loudness segments exactly."""
+    if sample_rate_hz % 10:
+        raise ValueError(
+            f"the limiter needs 100 ms to be whole samples, not at {sample_rate_hz} Hz"
+        )
+    target = lookahead_ms * sample_rate_hz / 1000.0
     segment = sample_rate_hz // 10
-    if sample_rate_hz % 10 == 0:
-        divisors = [d for d in range(max(1, target // 2), 2 * target + 1) if segment % d == 0]
-        if divisors:
-            return min(divisors, key=lambda d: (abs(d - target), d))
-    return target
+    divisors = [d for d in range(1, segment + 1) if segment % d == 0]
+    return min(divisors, key=lambda d: (abs(d - target), d))
 
 
 @dataclass(frozen=True)
 class PeakBlocks:
-    """The peak envelope reduced to one maximum per block, in dB: everything the gain computer
-    needs to decide how much to reduce at any input gain."""
+    """The true-peak envelope reduced to one maximum per block, in dB: everything the gain
+    computer needs to decide how much to reduce at any input gain."""
 
     peak_db: np.ndarray  # (blocks,) float64, max of the envelope in each block
     block_samples: int
     n: int
+
+    @classmethod
+    def from_peaks(cls, peaks: np.ndarray, block_samples: int, n: int) -> PeakBlocks:
+        with np.errstate(divide="ignore"):
+            return cls(20.0 * np.log10(peaks.astype(np.float64)), block_samples, n)
 
     @classmethod
     def from_envelope(cls, envelope: np.ndarray, block_samples: int) -> PeakBlocks:
@@ -39,9 +45,8 @@ class PeakBlocks:
         blocks = -(-n // block_samples)
         padded = np.zeros(blocks * block_samples, dtype=np.float32)
         padded[:n] = envelope
-        peaks = padded.reshape(blocks, block_samples).max(axis=1).astype(np.float64)
-        with np.errstate(divide="ignore"):
-            return cls(20.0 * np.log10(peaks), block_samples, n)
+        peaks = padded.reshape(blocks, block_samples).max(axis=1)
+        return cls.from_peaks(peaks, block_samples, n)
 
 
 def _release(reduction_db: np.ndarray, decay_per_block: float) -> np.ndarray:

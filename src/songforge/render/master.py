@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pedalboard
 
+from songforge.errors import RenderError
 from songforge.render import effects, limiter, meter
 from songforge.styles.schema import MasterSettings
 
@@ -25,7 +26,7 @@ TILT_Q = 0.707
 LOFI_LOWPASS_HZ = 7000.0
 LOOKAHEAD_MS = 2.5
 RELEASE_MS = 80.0
-CEILING_MARGIN_DB = 0.1  # aim this far under the true-peak limit; verification corrects the rest
+CEILING_MARGIN_DB = 0.5  # aim under the limit: decoded MP3/Vorbis overshoot by up to ~0.4 dB
 LOUDNESS_TOLERANCE_LU = 0.1  # re-apply when the exact measurement misses by more than this
 MAX_EXTRA_GAIN_DB = 24.0  # the search never pushes the limiter harder than this
 _MAX_ROUNDS = 5
@@ -43,9 +44,10 @@ def master(mix: np.ndarray, settings: MasterSettings, sample_rate_hz: int) -> Ma
     with true peak at or under ``settings.true_peak_dbtp``. Deterministic."""
     audio = _stereo_copy(mix)
     peak = meter.sample_peak(audio)
-    if peak == 0.0 or not np.isfinite(peak):
-        silent = np.zeros_like(audio)
-        return MasterResult(silent, -math.inf, -math.inf)
+    if not math.isfinite(peak):
+        raise RenderError("the mix holds NaN or infinite samples; nothing to master")
+    if peak == 0.0:
+        return MasterResult(audio, -math.inf, -math.inf)
     audio *= np.float32(meter.db_to_gain(INPUT_PEAK_DBFS) / peak)
     with ThreadPoolExecutor(max_workers=2) as pool:
         audio = _tilt(audio, settings, sample_rate_hz)
@@ -104,7 +106,7 @@ class _Search:
     """Block summaries of the limiter's input: enough to predict loudness at any input gain."""
 
     peaks: limiter.PeakBlocks
-    block_power: np.ndarray  # mean K-weighted power per limiter block
+    block_power: np.ndarray  # K-weighted power summed over each limiter block
     sample_rate_hz: int
 
     def reduction(self, gain_db: float, ceiling_db: float) -> np.ndarray:
@@ -113,10 +115,16 @@ class _Search:
         )
 
     def loudness(self, gain_db: float, ceiling_db: float) -> float:
+        """Predicted integrated loudness after gain and limiting (the limiter's gain varies
+        slowly, so K-weighting the limited signal ≈ weighting the block powers by gain²)."""
         gains_db = limiter.block_gain_db(self.reduction(gain_db, ceiling_db), gain_db)
         weighted = self.block_power * 10.0 ** (gains_db / 10.0)
-        rate = self.sample_rate_hz / self.peaks.block_samples
-        return meter.gated_loudness(meter.block_powers(weighted, rate))
+        per_segment = round(meter.SEGMENT_S * self.sample_rate_hz) // self.peaks.block_samples
+        segments = -(-weighted.shape[0] // per_segment)
+        padded = np.zeros(segments * per_segment, dtype=np.float64)
+        padded[: weighted.shape[0]] = weighted
+        sums = padded.reshape(segments, per_segment).sum(axis=1)
+        return meter.loudness_from_segments(sums, self.peaks.n, self.sample_rate_hz)
 
     def gain_for(self, target_lufs: float, ceiling_db: float, start_db: float) -> float:
         """Input gain whose predicted loudness is ``target_lufs``: loudness rises with gain, so a
@@ -151,22 +159,11 @@ def _limit_to_target(
     audio: np.ndarray, settings: MasterSettings, sample_rate_hz: int, pool: ThreadPoolExecutor
 ) -> MasterResult:
     n = audio.shape[1]
-    power_job = pool.submit(meter.k_weighted_power, audio, sample_rate_hz)
-    envelope = meter.peak_envelope(audio)
-    power = power_job.result()
-    loudness = meter.gated_loudness(meter.block_powers(power, sample_rate_hz))
     block = limiter.block_length(sample_rate_hz, LOOKAHEAD_MS)
-    blocks = -(-n // block)
-    padded = np.zeros(blocks * block, dtype=np.float64)
-    padded[:n] = power
-    del power
-    search = _Search(
-        limiter.PeakBlocks.from_envelope(envelope, block),
-        padded.reshape(blocks, block).mean(axis=1),
-        sample_rate_hz,
-    )
-    del envelope, padded
-
+    power_job = pool.submit(meter.k_weighted_block_power, audio, sample_rate_hz, block)
+    peaks = limiter.PeakBlocks.from_peaks(meter.block_peaks(audio, block), block, n)
+    search = _Search(peaks, power_job.result(), sample_rate_hz)
+    loudness = search.loudness(0.0, math.inf)  # no gain, nothing limited
     peak_limit_db = settings.true_peak_dbtp
     ceiling_db = peak_limit_db - CEILING_MARGIN_DB
     aim_lufs = settings.target_lufs

@@ -1,26 +1,38 @@
 """Loudness and peak meters for whole songs: ITU-R BS.1770-4 integrated loudness (K-weighted,
-gated) and 4x-oversampled true peak, vectorised so a 4-minute song measures in a fraction of a
-second. Audio is float (channels, n) or mono (n,)."""
+gated) and 4x-oversampled true peak. Vectorised and worked a chunk at a time, so a 4-minute
+song measures in a fraction of a second without song-length scratch arrays. Audio is float
+(channels, n) or mono (n,)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 
 import numpy as np
 from scipy import signal
-from threadpoolctl import threadpool_limits
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 BLOCK_S = 0.4  # gating block
-BLOCK_STEP_S = 0.1  # 75 % overlap
+SEGMENT_S = 0.1  # gating blocks start every 100 ms (75 % overlap)
 LOUDNESS_OFFSET_DB = -0.691  # BS.1770 eq. 2
 OVERSAMPLING = 4  # true-peak interpolation points per sample interval
 _HALF_TAPS = 12  # interpolation taps each side of an inter-sample point
 _KAISER_BETA = 6.0
 _FRAME = 64  # samples interpolated per row of one matrix product
-_CHUNK = 1 << 19  # samples per matrix product (bounds the scratch memory)
+_CHUNK = 1 << 18  # samples per chunk (bounds the scratch memory)
+
+
+def _single_threaded_blas() -> AbstractContextManager[object]:
+    """Keep BLAS to one thread while interpolating: callers already keep both cores busy, and
+    oversubscribed BLAS threads made the true-peak pass several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a small dependency; without it BLAS picks its own thread count
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _channels(audio: np.ndarray) -> np.ndarray:
@@ -71,38 +83,64 @@ def k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
 
 
 def k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """Per-sample K-weighted power summed over channels (all weighted 1.0: mono or stereo)."""
+    """Per-sample K-weighted power summed over channels, float64 (n,) (for callers that need it
+    sample by sample; loudness itself uses the block sums below)."""
     chans = _channels(audio)
     sos = k_weighting_sos(sample_rate_hz)
     power = np.zeros(chans.shape[1], dtype=np.float64)
     for channel in chans:
-        weighted = signal.sosfilt(sos, channel.astype(np.float64, copy=False))
+        weighted = signal.sosfilt(sos, channel)
         np.square(weighted, out=weighted)
         power += weighted
     return power
 
 
-def _block_bounds(n: int, sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last sample of every 400 ms gating block (as pyloudnorm lays them)."""
+def k_weighted_block_power(audio: np.ndarray, sample_rate_hz: int, block: int) -> np.ndarray:
+    """Sums of K-weighted power (over all channels, each weighted 1.0: mono or stereo) over
+    consecutive blocks of ``block`` samples, the last one partial. float64 (ceil(n / block),)."""
+    chans = _channels(audio)
+    n = chans.shape[1]
+    sos = k_weighting_sos(sample_rate_hz)
+    blocks = -(-n // block)
+    sums = np.zeros(blocks, dtype=np.float64)
+    state = [np.zeros((sos.shape[0], 2)) for _ in chans]
+    step = block * max(1, _CHUNK // block)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        power = np.zeros(stop - start, dtype=np.float64)
+        for channel, zi in zip(chans, state, strict=True):
+            weighted, zi[...] = signal.sosfilt(sos, channel[start:stop], zi=zi)
+            power += weighted * weighted
+        whole = (stop - start) // block
+        first = start // block
+        sums[first : first + whole] = power[: whole * block].reshape(whole, block).sum(axis=1)
+        if whole * block < stop - start:
+            sums[first + whole] = power[whole * block :].sum()
+    return sums
+
+
+def _segment(sample_rate_hz: float) -> int:
+    segment = SEGMENT_S * sample_rate_hz
+    if segment != int(segment):
+        raise ValueError(f"loudness needs 100 ms to be whole samples, not at {sample_rate_hz} Hz")
+    return int(segment)
+
+
+def loudness_from_segments(segment_sums: np.ndarray, n: int, sample_rate_hz: float) -> float:
+    """Integrated loudness from K-weighted power summed over 100 ms segments of ``n`` samples.
+
+    Gating blocks are four segments long and start every segment, laid out as pyloudnorm does
+    (the last block may run past the end and is then truncated)."""
     duration_s = n / sample_rate_hz
-    count = int(np.round((duration_s - BLOCK_S) / (BLOCK_S * 0.25))) + 1
-    j = np.arange(count, dtype=np.float64)
-    lower = (BLOCK_S * (j * 0.25) * sample_rate_hz).astype(np.int64)
-    upper = (BLOCK_S * (j * 0.25 + 1.0) * sample_rate_hz).astype(np.int64)
-    return lower, np.minimum(upper, n)
-
-
-def block_powers(power: np.ndarray, sample_rate_hz: float) -> np.ndarray:
-    """Mean K-weighted power of each 400 ms block (75 % overlap) from per-sample power."""
-    n = power.shape[0]
-    if n < BLOCK_S * sample_rate_hz:
-        return np.zeros(0, dtype=np.float64)
-    lower, upper = _block_bounds(n, sample_rate_hz)
-    edges = np.unique(np.concatenate([lower, upper]))
-    segment_sums = np.add.reduceat(power[: edges[-1]], edges[:-1], dtype=np.float64)
-    cumulative = np.concatenate([[0.0], np.cumsum(segment_sums)])
-    sums = cumulative[np.searchsorted(edges, upper)] - cumulative[np.searchsorted(edges, lower)]
-    return np.maximum(sums, 0.0) / (BLOCK_S * sample_rate_hz)
+    if duration_s < BLOCK_S:
+        return -math.inf
+    count = int(np.round((duration_s - BLOCK_S) / SEGMENT_S)) + 1
+    padded = np.zeros(count + 3, dtype=np.float64)
+    used = min(segment_sums.shape[0], count + 3)
+    padded[:used] = segment_sums[:used]
+    cumulative = np.concatenate([[0.0], np.cumsum(padded)])
+    sums = cumulative[4 : count + 4] - cumulative[:count]
+    return gated_loudness(np.maximum(sums, 0.0) / (BLOCK_S * sample_rate_hz))
 
 
 def gated_loudness(blocks: np.ndarray) -> float:
@@ -125,7 +163,9 @@ def gated_loudness(blocks: np.ndarray) -> float:
 
 def integrated_loudness(audio: np.ndarray, sample_rate_hz: int) -> float:
     """BS.1770-4 integrated loudness in LUFS; -inf for silence or audio shorter than 400 ms."""
-    return gated_loudness(block_powers(k_weighted_power(audio, sample_rate_hz), sample_rate_hz))
+    segment = _segment(sample_rate_hz)
+    sums = k_weighted_block_power(audio, sample_rate_hz, segment)
+    return loudness_from_segments(sums, _channels(audio).shape[1], sample_rate_hz)
 
 
 def sample_peak(audio: np.ndarray) -> float:
@@ -165,44 +205,69 @@ def _polyphase_matrix() -> np.ndarray:
     return matrix
 
 
-def peak_envelope(audio: np.ndarray) -> np.ndarray:
-    """Per-sample peak over channels of the sample and the three 4x-oversampled points after it:
-    the envelope a true-peak limiter must keep under its ceiling. float32 (n,)."""
-    chans = _channels(audio)
-    envelope = np.abs(chans[0]).astype(np.float32, copy=False)
-    for channel in chans[1:]:
-        np.maximum(envelope, np.abs(channel), out=envelope)
-    if envelope.size:
-        with threadpool_limits(limits=1, user_api="blas"):  # callers already use both cores
-            for channel in chans:
-                _interpolated_peaks_into(envelope, channel)
-    return envelope
-
-
-def _interpolated_peaks_into(envelope: np.ndarray, channel: np.ndarray) -> None:
-    """Raise ``envelope`` to |x| at the inter-sample points of ``channel``, a chunk at a time."""
-    n = channel.shape[0]
+def _inter_sample_peaks(channel: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """|x| at the three oversampled points after each sample in [start, stop), their maximum."""
     matrix = _polyphase_matrix()
     width = matrix.shape[0]
-    frames = -(-n // _FRAME)
-    padded = np.zeros(frames * _FRAME + width, dtype=np.float32)
-    padded[_HALF_TAPS - 1 : _HALF_TAPS - 1 + n] = channel
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)[::_FRAME][:frames]
-    rows_per_chunk = _CHUNK // _FRAME
-    for first in range(0, frames, rows_per_chunk):
-        block = np.ascontiguousarray(windows[first : first + rows_per_chunk]) @ matrix
-        np.abs(block, out=block)
-        peaks = block.reshape(block.shape[0], OVERSAMPLING - 1, _FRAME).max(axis=1).ravel()
-        start = first * _FRAME
-        stop = min(start + peaks.size, n)
-        np.maximum(envelope[start:stop], peaks[: stop - start], out=envelope[start:stop])
+    frames = -(-(stop - start) // _FRAME)
+    context = np.zeros(frames * _FRAME + width - _FRAME, dtype=np.float32)
+    lo = start - (_HALF_TAPS - 1)
+    hi = lo + context.shape[0]
+    first, last = max(lo, 0), min(hi, channel.shape[0])
+    context[first - lo : last - lo] = channel[first:last]
+    windows = np.lib.stride_tricks.sliding_window_view(context, width)[::_FRAME][:frames]
+    values = np.ascontiguousarray(windows) @ matrix
+    np.abs(values, out=values)
+    return values.reshape(frames, OVERSAMPLING - 1, _FRAME).max(axis=1).ravel()[: stop - start]
+
+
+def _envelope_chunks(audio: np.ndarray, step: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, envelope) a chunk at a time: per sample, the peak over channels of the sample and
+    the three 4x-oversampled points after it."""
+    chans = _channels(audio)
+    n = chans.shape[1]
+    with _single_threaded_blas():
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            envelope = np.abs(chans[0, start:stop]).astype(np.float32, copy=False)
+            for channel in chans[1:]:
+                np.maximum(envelope, np.abs(channel[start:stop]), out=envelope)
+            for channel in chans:
+                np.maximum(envelope, _inter_sample_peaks(channel, start, stop), out=envelope)
+            yield start, envelope
+
+
+def peak_envelope(audio: np.ndarray) -> np.ndarray:
+    """The whole true-peak envelope, float32 (n,): what a true-peak limiter keeps under its
+    ceiling (``block_peaks`` gives the same per block without holding it all)."""
+    chans = _channels(audio)
+    out = np.zeros(chans.shape[1], dtype=np.float32)
+    for start, envelope in _envelope_chunks(chans, _CHUNK):
+        out[start : start + envelope.shape[0]] = envelope
+    return out
+
+
+def block_peaks(audio: np.ndarray, block: int) -> np.ndarray:
+    """Maximum of the true-peak envelope over consecutive blocks of ``block`` samples (the last
+    one partial), float32 (ceil(n / block),)."""
+    chans = _channels(audio)
+    out = np.zeros(-(-chans.shape[1] // block), dtype=np.float32)
+    step = block * max(1, _CHUNK // block)
+    for start, envelope in _envelope_chunks(chans, step):
+        whole = envelope.shape[0] // block
+        first = start // block
+        out[first : first + whole] = envelope[: whole * block].reshape(whole, block).max(axis=1)
+        if whole * block < envelope.shape[0]:
+            out[first + whole] = envelope[whole * block :].max()
+    return out
 
 
 def true_peak(audio: np.ndarray) -> float:
     """Largest absolute value of the 4x-oversampled signal (BS.1770-4 Annex 2), linear."""
-    if audio.size == 0:
-        return 0.0
-    return float(peak_envelope(audio).max())
+    peak = 0.0
+    for _, envelope in _envelope_chunks(audio, _CHUNK):
+        peak = max(peak, float(envelope.max()))
+    return peak
 
 
 def true_peak_dbtp(audio: np.ndarray) -> float:

@@ -31,7 +31,7 @@ DELAY_RETURN_DB = -3.0
 DELAY_FILTER_HZ = (250.0, 6000.0)  # keep echoes out of the bass and the air
 REVERB_HIGHPASS_HZ = 180.0  # no mud from the return
 GATED_ROOM_SIZE = 0.85  # gated reverbs are big rooms cut short
-REVERB_WARMUP_S = 8.0  # the tail a later reverb segment re-runs to be in the same state
+REVERB_WARMUP_S = 8.0  # what a later slice of the returns re-runs to reach the same state
 REVERB_SEGMENTS = 2  # time slices of the reverb run in parallel (fixed: output never depends
 REVERB_MIN_SEGMENT_S = 30.0  # on the worker count)
 BITCRUSH_BITS = 9.0
@@ -49,6 +49,7 @@ _NOTE_BEATS = {
     "half": 2.0,
 }
 _CHUNK = 1 << 17  # samples per call of the shared reverb (bounds its scratch memory)
+_BLOCK = 1 << 16  # samples per block when processing and placing parts
 _T = TypeVar("_T")
 
 
@@ -75,35 +76,30 @@ def mix(
     n = _common_length(dry, score, sample_rate_hz)
     parts = [part for part in score.parts if part.name in dry]
     out = np.zeros((2, n), dtype=np.float32)
-    reverb_bus = np.zeros(n, dtype=np.float32)
-    delay_bus = np.zeros(n, dtype=np.float32)
+    buses = _Buses(n)
     stems: dict[str, np.ndarray] = {}
     duck = _duck_envelope(score, parts, n, settings, sample_rate_hz)
 
+    def work(part: Part) -> tuple[np.ndarray, float]:
+        return _process_part(dry[part.name], part.mix, duck, sample_rate_hz)
+
+    # (the duck envelope lives until the parts are done; the returns do not need it)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for part, result in _in_order(
-            pool, parts, lambda p: _process_part(dry[p.name], p.mix, duck, sample_rate_hz), workers
-        ):
-            processed, level_gain = result
+        for part, (processed, level_gain) in _in_order(pool, parts, work, workers):
             fader = db_to_gain(part.mix.gain_db) * level_gain
-            stem = np.empty((2, n), dtype=np.float32)
-            effects.place(processed, stem, part.mix.pan, part.mix.width, fader, sample_rate_hz)
-            out += stem
-            mono = processed[0] if processed.shape[0] == 1 else processed.mean(axis=0)
-            if part.mix.reverb_send > 0.0:
-                reverb_bus += mono * np.float32(part.mix.reverb_send * fader)
-            if part.mix.delay_send > 0.0:
-                delay_bus += mono * np.float32(part.mix.delay_send * fader)
-            del processed, mono
-            if keep_stems:
+            stem = np.empty((2, n), dtype=np.float32) if keep_stems else None
+            keys_gate = settings.reverb.gated and part.is_drums
+            _place_and_send(processed, part.mix, fader, out, stem, buses, sample_rate_hz, keys_gate)
+            if stem is not None:
                 stems[part.name] = stem
-            del stem
-        returns = _returns(reverb_bus, delay_bus, score.tempo_bpm, settings, sample_rate_hz, pool)
-    del reverb_bus, delay_bus
-    out += returns
+            del processed, stem
+        returns = np.zeros((2, n), dtype=np.float32) if keep_stems else out
+        _add_returns(buses, returns, score.tempo_bpm, settings, sample_rate_hz, pool)
+    del buses
     if keep_stems:
+        out += returns
         stems[RETURNS] = returns
-    del returns
+        del returns
 
     peak = sample_peak(out)
     if peak > 0.0:
@@ -112,6 +108,63 @@ def mix(
         for stem in stems.values():
             stem *= scale
     return MixResult(stems=stems, mix=out)
+
+
+class _Buses:
+    """The mono sends, allocated only when some part uses them: reverb, delay, and the drums'
+    share of the reverb send that keys a gated reverb."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.reverb: np.ndarray | None = None
+        self.delay: np.ndarray | None = None
+        self.gate_key: np.ndarray | None = None
+
+    def send(self, kind: str, start: int, signal: np.ndarray) -> None:
+        if getattr(self, kind) is None:
+            setattr(self, kind, np.zeros(self.n, dtype=np.float32))
+        bus: np.ndarray = getattr(self, kind)
+        bus[start : start + signal.shape[0]] += signal
+
+
+def _place_and_send(
+    processed: np.ndarray,
+    part_mix: PartMix,
+    fader: float,
+    out: np.ndarray,
+    stem: np.ndarray | None,
+    buses: _Buses,
+    sample_rate_hz: int,
+    keys_gate: bool = False,
+) -> None:
+    """Pan a processed part into the mix (and its stem, when kept) and feed its sends, a block
+    at a time. The mix gets the same bits whether or not the stem is kept."""
+    n = processed.shape[1]
+    work = np.empty((2, _BLOCK), dtype=np.float32)
+    sends = [(k, g) for k, g in (("reverb", part_mix.reverb_send), ("delay", part_mix.delay_send))]
+    if keys_gate and part_mix.reverb_send > 0.0:
+        sends.append(("gate_key", part_mix.reverb_send))
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        rows = work[:, : stop - start] if stem is None else stem[:, start:stop]
+        for channel in (0, 1):
+            effects.place_channel(
+                processed,
+                channel,
+                rows[channel],
+                part_mix.pan,
+                part_mix.width,
+                fader,
+                sample_rate_hz,
+                start,
+            )
+        out[:, start:stop] += rows
+        mono = processed[0, start:stop]
+        if processed.shape[0] == 2:
+            mono = (mono + processed[1, start:stop]) * np.float32(0.5)
+        for kind, level in sends:
+            if level > 0.0:
+                buses.send(kind, start, mono * np.float32(level * fader))
 
 
 def _common_length(dry: dict[str, np.ndarray], score: Score, sample_rate_hz: int) -> int:
@@ -139,12 +192,12 @@ def _in_order(
     work: Callable[[Part], _T],
     window: int,
 ) -> Iterator[tuple[Part, _T]]:
-    """Results in score order with at most ``window + 1`` parts in flight (bounds memory)."""
+    """Results in score order with at most ``window`` parts in flight (bounds memory)."""
     pending: deque[tuple[Part, Future[_T]]] = deque()
     queue = iter(parts)
     for part in queue:
         pending.append((part, pool.submit(work, part)))
-        if len(pending) > window:
+        if len(pending) >= window:
             break
     while pending:
         part, future = pending.popleft()
@@ -157,43 +210,45 @@ def _in_order(
 def _duck_envelope(
     score: Score, parts: list[Part], n: int, settings: MixSettings, sample_rate_hz: int
 ) -> np.ndarray | None:
+    """The sidechain duck shape keyed to the kick (shared by every ducked part), or None."""
     if not score.kick_beats or not any(p.mix.sidechain_db > 0.0 for p in parts):
         return None
-    seconds_per_beat = 60.0 / score.tempo_bpm
-    hits = np.round(np.asarray(score.kick_beats) * seconds_per_beat * sample_rate_hz)
+    samples_per_beat = 60.0 / score.tempo_bpm * sample_rate_hz
+    hits = np.round(np.asarray(score.kick_beats, dtype=np.float64) * samples_per_beat)
     return effects.duck_envelope(
         hits.astype(np.int64), n, sample_rate_hz, settings.sidechain_release_ms
     )
 
 
-def gated_level_db(audio: np.ndarray, sample_rate_hz: int) -> float:
-    """RMS level (power summed over channels, dB) of the 100 ms blocks where a part plays: an
-    absolute gate at -70 dB, then a relative gate 10 dB under the mean, as loudness meters do."""
+def _block_stats(audio: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean power (summed over channels) and peak of each 100 ms block, and the block length."""
+    channels, n = audio.shape
     block = max(1, round(_ACTIVE_BLOCK_S * sample_rate_hz))
-    count = audio.shape[1] // block
-    if count == 0:
-        power = float(np.mean(np.square(audio, dtype=np.float64)) * audio.shape[0])
-        return 10.0 * math.log10(power) if power > 0 else -math.inf
-    squares = np.square(audio[:, : count * block], dtype=np.float32)
-    powers = squares.reshape(audio.shape[0], count, block).mean(axis=2, dtype=np.float64).sum(0)
-    powers = powers[powers > 1e-7]
-    if powers.size == 0:
+    whole = n // block
+    body = audio[:, : whole * block].reshape(channels, whole, block)
+    power = np.einsum("cbk,cbk->b", body, body) / np.float32(block)
+    peak = np.maximum(body.max(axis=2), -body.min(axis=2)).max(axis=0)
+    if whole * block < n:
+        rest = audio[:, whole * block :]
+        power = np.append(power, np.mean(np.square(rest), axis=1).sum())
+        peak = np.append(peak, np.abs(rest).max())
+    return power.astype(np.float64), peak, block
+
+
+def gated_level_db(power: np.ndarray) -> float:
+    """RMS level (dB) of the blocks where a part plays, from per-block powers: an absolute gate
+    at -70 dB, then a relative gate 10 dB under the mean, as loudness meters do."""
+    playing = power[power > 1e-7]
+    if playing.size == 0:
         return -math.inf
-    powers = powers[powers > powers.mean() * 0.1]
-    return 10.0 * math.log10(float(powers.mean()))
+    playing = playing[playing > playing.mean() * 0.1]
+    return 10.0 * math.log10(float(playing.mean()))
 
 
-def _active_spans(audio: np.ndarray, sample_rate_hz: int) -> list[tuple[int, int]]:
-    """Sample ranges where the part plays, plus its effect tail; nearby ranges are merged."""
-    n = audio.shape[1]
-    block = max(1, round(_ACTIVE_BLOCK_S * sample_rate_hz))
-    count = -(-n // block)
-    peaks = np.zeros(count, dtype=np.float32)
-    for channel in audio:
-        padded = np.zeros(count * block, dtype=np.float32)
-        padded[:n] = np.abs(channel)
-        np.maximum(peaks, padded.reshape(count, block).max(axis=1), out=peaks)
-    playing = np.flatnonzero(peaks > _SILENCE)
+def _active_spans(peak: np.ndarray, block: int, n: int) -> list[tuple[int, int]]:
+    """Sample ranges where the part plays (from per-block peaks), plus its effect tail; nearby
+    ranges are merged."""
+    playing = np.flatnonzero(peak > _SILENCE)
     if playing.size == 0:
         return []
     tail_blocks = math.ceil(_TAIL_S / _ACTIVE_BLOCK_S)
@@ -264,24 +319,38 @@ def _process_part(
     dry: np.ndarray, part_mix: PartMix, duck: np.ndarray | None, sample_rate_hz: int
 ) -> tuple[np.ndarray, float]:
     """One part through its chain, ducked, zero where it is silent; with the gain that brings it
-    to the reference level (applied with the fader)."""
+    to the reference level (applied with the fader). Works a block at a time into one output
+    array (pedalboard keeps its state across blocks, so this equals one pass)."""
     source = np.ascontiguousarray(dry, dtype=np.float32)
+    n = source.shape[1]
+    power, peak, block = _block_stats(source, sample_rate_hz)
+    level_db = gated_level_db(power)
+    spans = _active_spans(peak, block, n)
     out = np.zeros_like(source)
-    level_db = gated_level_db(source, sample_rate_hz)
-    if not math.isfinite(level_db):
+    if not math.isfinite(level_db) or not spans:
         return out, 0.0
     input_gain_db = PART_REFERENCE_DB - level_db
     before, after = part_boards(part_mix, input_gain_db)
     rate = float(sample_rate_hz)
-    for start, stop in _active_spans(source, sample_rate_hz):
-        span = out[:, start:stop]
-        span[...] = before.process(source[:, start:stop], rate, buffer_size=1 << 16, reset=True)
+    for first, last in spans:
+        for start in range(first, last, _BLOCK):
+            stop = min(start + _BLOCK, last)
+            out[:, start:stop] = before.process(
+                source[:, start:stop], rate, buffer_size=_BLOCK, reset=start == first
+            )
+        span = out[:, first:last]
         if part_mix.drive_db > 0.0 or part_mix.bitcrush:
             drive(span, part_mix.drive_db, part_mix.bitcrush, sample_peak(span))
         if len(after):
-            span[...] = after.process(span, rate, buffer_size=1 << 16, reset=True)
+            for start in range(first, last, _BLOCK):
+                stop = min(start + _BLOCK, last)
+                out[:, start:stop] = after.process(
+                    out[:, start:stop], rate, buffer_size=_BLOCK, reset=start == first
+                )
     if duck is not None and part_mix.sidechain_db > 0.0:
-        out *= effects.duck_gain(duck, part_mix.sidechain_db)
+        for start in range(0, n, _BLOCK):
+            stop = min(start + _BLOCK, n)
+            out[:, start:stop] *= effects.duck_gain(duck[start:stop], part_mix.sidechain_db)
     return out, db_to_gain(input_gain_db)
 
 
@@ -296,83 +365,94 @@ def delay_seconds(delay: DelaySettings, tempo_bpm: float) -> float:
     return _NOTE_BEATS[delay.note] * 60.0 / tempo_bpm
 
 
-def _returns(
-    reverb_bus: np.ndarray,
-    delay_bus: np.ndarray,
+def _add_returns(
+    buses: _Buses,
+    target: np.ndarray,
     tempo_bpm: float,
     settings: MixSettings,
     sample_rate_hz: int,
     pool: ThreadPoolExecutor,
-) -> np.ndarray:
-    """The shared reverb and delay returns, stereo (2, n)."""
-    n = reverb_bus.shape[0]
-    returns = np.zeros((2, n), dtype=np.float32)
-    if reverb_bus.any():
-        predelay = round(reverb_predelay_ms(settings.reverb, tempo_bpm) * sample_rate_hz / 1000)
-        send = np.zeros(n, dtype=np.float32)
-        send[predelay:] = reverb_bus[: n - predelay] if predelay < n else 0.0
-        _reverb(send, returns, settings.reverb, sample_rate_hz, pool)
-        if settings.reverb.gated:
-            returns *= effects.gate_envelope(send, sample_rate_hz)
-        del send
-    if delay_bus.any():
-        board = pedalboard.Pedalboard(
-            [
-                pedalboard.Delay(
-                    delay_seconds=delay_seconds(settings.delay, tempo_bpm),
-                    feedback=settings.delay.feedback,
-                    mix=1.0,
-                ),
-                pedalboard.HighpassFilter(cutoff_frequency_hz=DELAY_FILTER_HZ[0]),
-                pedalboard.LowpassFilter(cutoff_frequency_hz=DELAY_FILTER_HZ[1]),
-            ]
-        )
-        echoes = board.process(delay_bus[np.newaxis, :], float(sample_rate_hz), 1 << 16)[0]
-        echoes *= np.float32(db_to_gain(DELAY_RETURN_DB) * math.sqrt(0.5))
-        returns += echoes
-    return returns
-
-
-def _reverb(
-    send: np.ndarray,
-    returns: np.ndarray,
-    reverb: ReverbSettings,
-    sample_rate_hz: int,
-    pool: ThreadPoolExecutor,
 ) -> None:
-    """Freeverb over the send into ``returns``, split in time into slices run on the pool: each
-    later slice first re-runs the preceding ``REVERB_WARMUP_S`` so its state matches (the
-    difference is far under -60 dB, and the split is fixed, so output is deterministic)."""
-    n = send.shape[0]
-    segments = REVERB_SEGMENTS if n >= REVERB_SEGMENTS * REVERB_MIN_SEGMENT_S * sample_rate_hz else 1
-    bounds = [n * i // segments for i in range(segments + 1)]
+    """Add the shared reverb and delay returns to ``target`` (2, n).
+
+    Both run in fixed time slices on the pool, each later slice first re-running the preceding
+    ``REVERB_WARMUP_S`` so its reverb and echo state match a single pass (to far under -60 dB).
+    The split never depends on the worker count and each chunk is summed before it is added,
+    so the result is the same bits whether ``target`` is a returns stem or the mix itself."""
+    n = buses.n
+    reverb_bus, delay_bus = buses.reverb, buses.delay
+    if reverb_bus is None and delay_bus is None:
+        return
+    reverb = settings.reverb
+    predelay = round(reverb_predelay_ms(reverb, tempo_bpm) * sample_rate_hz / 1000)
+    gate = None
+    if reverb.gated and reverb_bus is not None:
+        key = buses.gate_key if buses.gate_key is not None else reverb_bus
+        gate = effects.gate_envelope(key, sample_rate_hz)
+    slices = REVERB_SEGMENTS if n >= REVERB_SEGMENTS * REVERB_MIN_SEGMENT_S * sample_rate_hz else 1
+    bounds = [n * i // slices for i in range(slices + 1)]
     warmup = round(REVERB_WARMUP_S * sample_rate_hz)
+    rate = float(sample_rate_hz)
+    echo_gain = np.float32(db_to_gain(DELAY_RETURN_DB) * math.sqrt(0.5))
+
+    def delayed(signal: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """signal[t - predelay] for t in [start, stop), zero before the song starts."""
+        out = np.zeros(stop - start, dtype=np.float32)
+        first = max(start, predelay)
+        if first < stop:
+            out[first - start :] = signal[first - predelay : stop - predelay]
+        return out
 
     def run(index: int) -> None:
         start, stop = bounds[index], bounds[index + 1]
-        plugin = pedalboard.Pedalboard(
-            [
-                pedalboard.Reverb(
-                    room_size=GATED_ROOM_SIZE if reverb.gated else reverb.room_size,
-                    damping=reverb.damping,
-                    wet_level=db_to_gain(REVERB_RETURN_DB),
-                    dry_level=0.0,
-                    width=1.0,
-                ),
-                pedalboard.HighpassFilter(cutoff_frequency_hz=REVERB_HIGHPASS_HZ),
-            ]
-        )
-        position = max(0, start - warmup) if index > 0 else start
+        reverb_board = _reverb_board(reverb)
+        delay_board = _delay_board(settings.delay, tempo_bpm)
+        position = max(0, start - warmup)
         while position < stop:
             end = min(position + _CHUNK, stop)
-            chunk = np.broadcast_to(send[position:end], (2, end - position))
-            wet = plugin.process(
-                np.ascontiguousarray(chunk), float(sample_rate_hz), 1 << 16, reset=False
-            )
+            wet = np.zeros((2, end - position), dtype=np.float32)
+            if reverb_bus is not None:
+                send = delayed(reverb_bus, position, end)
+                wet = reverb_board.process(np.stack([send, send]), rate, 1 << 16, reset=False)
+                if gate is not None:
+                    wet *= delayed(gate, position, end)
+            if delay_bus is not None:
+                echoes = delay_board.process(
+                    delay_bus[np.newaxis, position:end], rate, 1 << 16, reset=False
+                )
+                wet += echoes * echo_gain
             if end > start:
                 keep = max(start, position)
-                returns[:, keep:end] = wet[:, keep - position :]
+                target[:, keep:end] += wet[:, keep - position :]
             position = end
 
-    for future in [pool.submit(run, i) for i in range(segments)]:
+    for future in [pool.submit(run, i) for i in range(slices)]:
         future.result()
+
+
+def _reverb_board(reverb: ReverbSettings) -> pedalboard.Pedalboard:
+    return pedalboard.Pedalboard(
+        [
+            pedalboard.Reverb(
+                room_size=GATED_ROOM_SIZE if reverb.gated else reverb.room_size,
+                damping=reverb.damping,
+                wet_level=db_to_gain(REVERB_RETURN_DB),
+                dry_level=0.0,
+                width=1.0,
+            ),
+            pedalboard.HighpassFilter(cutoff_frequency_hz=REVERB_HIGHPASS_HZ),
+        ]
+    )
+
+
+def _delay_board(delay: DelaySettings, tempo_bpm: float) -> pedalboard.Pedalboard:
+    """The tempo-synced delay, band-limited so echoes stay out of the bass and the air."""
+    return pedalboard.Pedalboard(
+        [
+            pedalboard.Delay(
+                delay_seconds=delay_seconds(delay, tempo_bpm), feedback=delay.feedback, mix=1.0
+            ),
+            pedalboard.HighpassFilter(cutoff_frequency_hz=DELAY_FILTER_HZ[0]),
+            pedalboard.LowpassFilter(cutoff_frequency_hz=DELAY_FILTER_HZ[1]),
+        ]
+    )

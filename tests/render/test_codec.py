@@ -1,0 +1,181 @@
+"""Reading and writing audio files: formats, determinism, dither, atomic writes, errors."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from songforge.errors import OutputError, SongforgeError
+from songforge.render import codec
+from songforge.render.codec import (
+    AudioReadError,
+    encode,
+    format_from_path,
+    read_audio,
+    write_audio,
+)
+from songforge.request import AudioFormat
+
+RATE = 44100
+
+
+def music(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    left = 0.4 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)
+    right = 0.4 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.standard_normal(t.size)
+    return np.stack([left, right]).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("song.wav", AudioFormat.WAV),
+        ("SONG.WAV", AudioFormat.WAV),
+        ("a/b/song.flac", AudioFormat.FLAC),
+        ("song.mp3", AudioFormat.MP3),
+        ("song.ogg", AudioFormat.OGG),
+        ("song.oga", AudioFormat.OGG),
+        ("song.aiff", None),
+        ("song", None),
+    ],
+)
+def test_format_from_path(name: str, expected: AudioFormat | None) -> None:
+    assert format_from_path(Path(name)) == expected
+
+
+@pytest.mark.parametrize("fmt", list(AudioFormat))
+def test_every_format_encodes_byte_identically_every_time(fmt: AudioFormat) -> None:
+    audio = music()
+    assert encode(audio, RATE, fmt) == encode(audio.copy(), RATE, fmt)
+
+
+@pytest.mark.parametrize("fmt", list(AudioFormat))
+def test_every_format_reads_back(tmp_path: Path, fmt: AudioFormat) -> None:
+    audio = music()
+    path = tmp_path / f"song.{fmt.value}"
+    write_audio(path, audio, RATE, fmt)
+    decoded, rate = read_audio(path)
+    assert rate == RATE
+    assert decoded.dtype == np.float32 and decoded.shape[0] == 2
+    assert decoded.shape[1] >= audio.shape[1] - 1
+    if fmt in (AudioFormat.WAV, AudioFormat.FLAC):  # lossless up to 16-bit dither
+        assert np.abs(decoded[:, : audio.shape[1]] - audio).max() < 2.5 / 32768
+    else:  # lossy codecs add a delay: compare levels
+        assert np.std(decoded) == pytest.approx(np.std(audio), rel=0.1)
+
+
+def test_pcm_is_16_bit_and_interleaved() -> None:
+    data = encode(music(1.0), RATE, AudioFormat.WAV)
+    info = soundfile.info(io.BytesIO(data))
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (RATE, 2, "PCM_16", RATE)
+
+
+def test_dither_keeps_detail_quieter_than_one_bit() -> None:
+    # a 997 Hz tone at a third of one 16-bit step: rounding alone would erase it
+    t = np.arange(RATE * 2) / RATE
+    faint = (0.33 / 32768 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)[np.newaxis]
+    assert not np.rint(faint * 32767).any()
+    pcm = codec.to_pcm16(faint)[:, 0].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(pcm.size)))
+    bin_997 = round(997 * pcm.size / RATE)
+    assert spectrum[bin_997] > 20 * np.median(spectrum)
+
+
+def test_mono_audio_is_written_as_mono() -> None:
+    data = encode(music(1.0)[:1], RATE, AudioFormat.FLAC)
+    assert soundfile.info(io.BytesIO(data)).channels == 1
+
+
+def test_ogg_pages_carry_the_fixed_serial_and_valid_checksums() -> None:
+    data = encode(music(2.0), RATE, AudioFormat.OGG)
+    position = pages = 0
+    while position < len(data):
+        assert data[position : position + 4] == b"OggS"
+        assert int.from_bytes(data[position + 14 : position + 18], "little") == codec.OGG_SERIAL
+        segments = data[position + 26]
+        size = 27 + segments + sum(data[position + 27 : position + 27 + segments])
+        page = bytearray(data[position : position + size])
+        stored = int.from_bytes(page[22:26], "little")
+        page[22:26] = b"\0\0\0\0"
+        assert codec.ogg_crc(bytes(page)) == stored
+        position += size
+        pages += 1
+    assert pages > 3
+
+
+def test_ogg_checksum_matches_the_reference_algorithm() -> None:
+    def reference(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            crc ^= byte << 24
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+                crc &= 0xFFFFFFFF
+        return crc
+
+    sample = bytes(range(256)) * 3 + b"OggS"
+    assert codec.ogg_crc(sample) == reference(sample)
+
+
+def test_a_long_ogg_is_written_in_blocks() -> None:
+    audio = music(12.0)  # eight 64k-frame blocks
+    decoded, _ = soundfile.read(io.BytesIO(encode(audio, RATE, AudioFormat.OGG)))
+    assert abs(decoded.shape[0] - audio.shape[1]) < 2048
+
+
+def test_writing_replaces_atomically_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "song.wav"
+    path.write_bytes(b"old")
+    write_audio(path, music(0.5), RATE, AudioFormat.WAV)
+    assert soundfile.info(str(path)).frames == RATE // 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_a_missing_directory_is_an_output_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="does not exist"):
+        write_audio(tmp_path / "nowhere" / "song.wav", music(0.1), RATE, AudioFormat.WAV)
+
+
+def test_a_directory_in_the_way_is_an_output_error(tmp_path: Path) -> None:
+    (tmp_path / "song.wav").mkdir()
+    with pytest.raises(OutputError, match="directory"):
+        write_audio(tmp_path / "song.wav", music(0.1), RATE, AudioFormat.WAV)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_directory_is_an_output_error(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            write_audio(locked / "song.wav", music(0.1), RATE, AudioFormat.WAV)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_failed_rename_cleans_up_and_is_an_output_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: str, dst: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(codec.os, "replace", refuse)
+    with pytest.raises(OutputError, match="Permission denied"):
+        write_audio(tmp_path / "song.wav", music(0.1), RATE, AudioFormat.WAV)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreadable_files_are_songforge_errors(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"this is not audio at all" * 10)
+    with pytest.raises(AudioReadError):
+        read_audio(junk)
+    with pytest.raises(SongforgeError, match="no such file"):
+        read_audio(tmp_path / "missing.flac")
