@@ -27,7 +27,11 @@ DataDir = Annotated[
     str | None, typer.Option("--data-dir", help="Jobs and songs live here [SONGFORGE_DATA_DIR]")
 ]
 Generator = Annotated[
-    str | None, typer.Option("--generator", help="engine, or 'tone' (instant fake for demos)")
+    str | None,
+    typer.Option(
+        "--generator",
+        help="providers (default: the provider layer), engine, or tone (instant fake for demos)",
+    ),
 ]
 
 
@@ -98,6 +102,7 @@ def serve(
     import uvicorn
 
     from songforge.api.app import create_app
+    from songforge.service.logs import configure_logging
     from songforge.service.runtime import Background, build_service, open_backends
 
     overrides = {
@@ -118,6 +123,7 @@ def serve(
             f"[bold yellow on red] AUTH IS OFF [/] anyone who can reach "
             f"http://{settings.host}:{settings.port} acts as the one local user (admin)."
         )
+    configure_logging(settings)  # uvicorn runs with log_config=None: its logs come here too
     backends = open_backends(settings)
     if settings.auth and not backends.keys.all():
         err.print("[yellow]No API keys yet:[/] create one with `songforge keys create --name NAME`")
@@ -134,7 +140,13 @@ def serve(
             background=background,
             max_body_bytes=settings.max_body_bytes,
         )
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=access_log)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=access_log,
+            log_config=None,
+        )
         return
     _export(settings, overrides)
     background.start()
@@ -146,6 +158,7 @@ def serve(
             port=settings.port,
             workers=settings.api_processes,
             access_log=access_log,
+            log_config=None,  # each API process configures logging in app_from_env
         )
     finally:
         background.stop()
@@ -157,12 +170,11 @@ def worker(
     generator: Generator = None,
 ) -> None:
     """Run job workers against the same data dir as `serve` (until Ctrl-C or SIGTERM)."""
-    import logging
-
+    from songforge.service.logs import configure_logging
     from songforge.service.runtime import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(data_dir=data_dir, generator=generator)
+    configure_logging(settings)
     err.print(f"worker ×{concurrency} on {settings.data_dir} (generator {settings.generator})")
     run_worker(settings, concurrency)
 

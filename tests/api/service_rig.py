@@ -1,5 +1,6 @@
 """Test helpers: an API on real SQLite files in a temp dir, with keys for alice, bob and an
-admin, and a worker that runs queued jobs on demand with the ToneGenerator."""
+admin, and a worker that runs queued jobs on demand with the ToneGenerator (or, when the
+settings choose another generator, with that one: ``make_rig(tmp, generator="providers")``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +70,9 @@ def make_rig(tmp_path: Path, **overrides: Any) -> Rig:
         backends.keys.add(record)
         tokens[name] = token
     app = create_app(service, max_body_bytes=settings.max_body_bytes, events_interval_s=0.05)
-    worker = build_worker(settings, backends, ToneGenerator())
+    worker = build_worker(
+        settings, backends, ToneGenerator() if settings.generator == "tone" else None
+    )
     return Rig(settings, backends, service, app, TestClient(app), worker, tokens)
 
 
@@ -92,18 +96,28 @@ class LiveServer:
     thread: threading.Thread
 
 
-@pytest.fixture
-def live(rig: Rig) -> Iterator[LiveServer]:
-    """The rig's app under a real uvicorn on 127.0.0.1 (for ranges, streaming and SSE)."""
-    port = free_port()
-    config = uvicorn.Config(rig.app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+@contextmanager
+def running(app: FastAPI, port: int | None = None, **config: Any) -> Iterator[LiveServer]:
+    """``app`` under a real uvicorn on 127.0.0.1 (``port``: chosen beforehand, when the
+    settings must name the server's URL) until the block ends."""
+    port = port or free_port()
+    config.setdefault("log_level", "warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live(rig: Rig) -> Iterator[LiveServer]:
+    """The rig's app under a real uvicorn on 127.0.0.1 (for ranges, streaming and SSE)."""
+    with running(rig.app) as server:
+        yield server

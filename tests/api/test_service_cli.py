@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import typer
-from service_rig import free_port
+from service_rig import free_port, make_rig, running
 from typer.testing import CliRunner
 
 from songforge.cli_service import register
+from songforge.service.logs import UVICORN_LOGGERS, configure_logging
 
 app = typer.Typer()
 register(app)
@@ -120,3 +124,34 @@ def test_jobs_cancel_from_the_command_line(tmp_path: Path) -> None:
     cli("jobs", "cancel", job.id, data_dir=tmp_path)
     listed = cli("jobs", "list", "--status", "cancelled", "--json", data_dir=tmp_path)
     assert json.loads(listed)["id"] == job.id
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """configure_logging changes process-wide logging: put it back afterwards."""
+    names = ("", *UVICORN_LOGGERS)
+    saved = [
+        (logger, list(logger.handlers), logger.propagate, logger.level)
+        for logger in map(logging.getLogger, names)
+    ]
+    yield
+    for logger, handlers, propagate, level in saved:
+        logger.handlers[:] = handlers
+        logger.propagate, logger.level = propagate, level
+
+
+def test_server_logs_redact_secrets_and_the_access_log_carries_no_credentials(
+    tmp_path: Path, restored_logging: None
+) -> None:
+    provider_token = "fake-Provider-Token-0123456789"
+    rig = make_rig(tmp_path, fake_provider_token=provider_token)
+    lines = io.StringIO()
+    configure_logging(rig.settings, stream=lines)  # what `serve` and `worker` do
+    with running(rig.app, log_config=None, log_level="info", access_log=True) as api:
+        assert httpx.get(f"{api.url}/v1/songs", headers=rig.auth()).status_code == 200
+    logging.getLogger("songforge.providers").warning("upstream echoed %s", provider_token)
+    logged = lines.getvalue()
+    assert '"GET /v1/songs HTTP/1.1" 200' in logged  # uvicorn's access log comes through
+    assert "upstream echoed ****" in logged
+    assert provider_token not in logged and rig.tokens["alice"] not in logged
+    rig.backends.close()

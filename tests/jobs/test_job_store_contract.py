@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
+from songforge.jobs._sqlite import Database
 from songforge.jobs.model import (
     AttemptOutcome,
     BlobRef,
@@ -13,8 +17,11 @@ from songforge.jobs.model import (
     Outputs,
     WebhookAttempt,
     WebhookState,
+    request_hash,
 )
+from songforge.jobs.sqlite import _JOBS_DDL, SqliteJobStore
 from songforge.jobs.store import Control, JobStore
+from songforge.request import SongRequest
 
 MakeJob = Callable[..., Job]
 ERR = ErrorInfo("render_error", "boom")
@@ -32,6 +39,18 @@ class TestCreateAndRead:
         stored, created = store.create(job)
         assert created and stored == job
         assert store.get(job.id) == job
+
+    def test_a_jobs_cost_estimate_survives_the_store_and_its_whole_life(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        estimate = {"expected_provider": "fake", "expected_usd": 0.02, "providers": [{"usd": 0.02}]}
+        job = make_job(estimate=estimate)
+        store.create(job)
+        claimed = store.claim(job.id, "w1", 30.0)
+        assert claimed is not None and claimed.estimate == estimate
+        assert store.complete(job.id, claimed.attempt, outputs())
+        done = store.get(job.id)
+        assert done is not None and done.estimate == estimate
 
     def test_unknown_id_is_none(self, store: JobStore) -> None:
         assert store.get("0" * 32) is None
@@ -251,3 +270,22 @@ class TestOperations:
         clock.advance(61)
         assert store.stale_queued(60) == [job.id]
         assert store.stale_queued(60) == []
+
+
+def test_a_job_database_from_before_cost_estimates_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as old:
+        old.executescript(
+            _JOBS_DDL.replace("  webhook_attempts INTEGER NOT NULL DEFAULT 0,\n  estimate TEXT\n",
+                              "  webhook_attempts INTEGER NOT NULL DEFAULT 0\n")
+        )  # fmt: skip
+        columns = {row[1] for row in old.execute("PRAGMA table_info(jobs)")}
+    assert "estimate" not in columns and "webhook_attempts" in columns
+    store = SqliteJobStore(Database(path))
+    request = SongRequest(prompt="x", seed=1)
+    job = Job(id="a" * 32, owner="alice", request=request, request_hash=request_hash(request),
+              estimate={"expected_usd": 0.0})  # fmt: skip
+    store.create(job)
+    assert store.get(job.id) == job
+    store.close()
+    SqliteJobStore(Database(path)).close()  # opening it again adds nothing twice

@@ -4,6 +4,7 @@ background loops (job workers, webhooks) when the caller hands them in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,11 +21,14 @@ from songforge.api import errors
 from songforge.api.metrics import make_registry
 from songforge.api.middleware import BodyGuard, HttpMetrics
 from songforge.api.responses import JSON
-from songforge.api.routes import BEARER, get_call, ops, songs
+from songforge.api.routes import BEARER, get_call, ops, providers, songs
 from songforge.service.core import SongService
 from songforge.service.runtime import Background
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Provider webhooks carry whole prediction records (inputs, logs): a larger limit, there only.
+WEBHOOK_PATH = re.compile(r"/v1/providers/[^/]+/webhook")
+WEBHOOK_MAX_BODY_BYTES = 1 << 20
 _PLACEHOLDER = (
     "<!doctype html><title>songforge</title><h1>songforge</h1>"
     "<p>The web page is not installed; the API is at <a href='/docs'>/docs</a>.</p>"
@@ -62,6 +66,7 @@ def create_app(
     app.state.registry = make_registry(service)
     errors.install(app)
     app.include_router(songs)
+    app.include_router(providers)
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
@@ -73,7 +78,11 @@ def create_app(
         return HTMLResponse(_PLACEHOLDER)
 
     _document_security(app)
-    app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=max_body_bytes,
+        limits=[(WEBHOOK_PATH, max(max_body_bytes, WEBHOOK_MAX_BODY_BYTES))],
+    )
     app.add_middleware(HttpMetrics, registry=app.state.registry)
     return app
 
@@ -114,9 +123,11 @@ def _document_security(app: FastAPI) -> None:
 def app_from_env() -> FastAPI:
     """The factory `songforge serve --api-processes N` gives uvicorn (settings from the
     environment; workers run in the serving parent, not here)."""
+    from songforge.service.logs import configure_logging
     from songforge.service.runtime import build_service, open_backends
     from songforge.settings import Settings
 
     settings = Settings()
+    configure_logging(settings)
     service = build_service(settings, open_backends(settings))
     return create_app(service, max_body_bytes=settings.max_body_bytes)

@@ -70,13 +70,21 @@ def error_response(exc: SongforgeError) -> JSON:
     field = exc.field if isinstance(exc, InvalidRequest) else None
     message = exc.detail if isinstance(exc, InvalidRequest) else exc.message
     headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, BudgetExceeded) and exc.budget_usd is not None:
+        extra["budget"] = {
+            "month": exc.month,
+            "spent_usd": exc.spent_usd,
+            "budget_usd": exc.budget_usd,
+            "needed_usd": exc.needed_usd,
+        }
     if isinstance(exc, QuotaExceeded):
         headers["Retry-After"] = str(max(1, int(exc.retry_after_s + 0.999)))
     elif isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="songforge"'
     elif isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size_bytes}"
-    return JSON(error_body(exc.code, message, field), status_code=status, headers=headers)
+    return JSON(error_body(exc.code, message, field, **extra), status_code=status, headers=headers)
 
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}

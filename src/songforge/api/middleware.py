@@ -3,7 +3,9 @@ size limit before any route parses, and request metrics labelled by route templa
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -18,18 +20,34 @@ _TREATED_AS_JSON = {b"", b"application/x-www-form-urlencoded"}
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """``max_body_bytes`` for every route, except paths matching one of ``limits`` (pattern,
+    bytes) — provider webhooks, whose bodies we do not choose."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        limits: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.limits = tuple(limits)
+
+    def _limit(self, path: str) -> int:
+        for pattern, limit in self.limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope["path"])
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._refuse(scope, receive, send, self._too_large())
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._refuse(scope, receive, send, self._too_large(limit))
             return
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         has_body = length is None or int(length) > 0
@@ -50,17 +68,18 @@ class BodyGuard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, counted, send)
         except _TooLarge:
-            await self._refuse(scope, receive, send, self._too_large())
+            await self._refuse(scope, receive, send, self._too_large(limit))
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge("body", f"request body larger than {self.max_body_bytes} bytes")
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge("body", f"request body larger than {limit} bytes")
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: Any) -> None:

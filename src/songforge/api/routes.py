@@ -16,7 +16,7 @@ from songforge.api.ranges import blob_response
 from songforge.api.responses import JSON
 from songforge.jobs.model import JobStatus
 from songforge.request import AudioFormat, SongRequest
-from songforge.service.core import Principal, SongService, styles
+from songforge.service.core import MONTH_PATTERN, Principal, SongService, styles
 from songforge.service.views import iso, job_view, webhook_attempt_view
 
 BEARER = "HTTPBearer"  # the security scheme app.py declares for routes that use get_call
@@ -51,8 +51,13 @@ JobId = Annotated[
     Path(pattern=r"^[0-9a-f]{32}$", description="A job id (32 hex digits)", examples=["0" * 32]),
 ]
 Part = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="A stem name")]
+ProviderName = Annotated[
+    str,
+    Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="A provider", examples=["replicate"]),
+]
 
 songs = APIRouter(prefix="/v1", tags=["songs"])
+providers = APIRouter(prefix="/v1", tags=["providers"])
 ops = APIRouter(tags=["operations"])
 
 
@@ -62,9 +67,11 @@ ops = APIRouter(tags=["operations"])
     response_model=schemas.JobView,
     responses=schemas.errors(
         400,
+        402,
         409,
         413,
         415,
+        503,
         extra={200: {"model": schemas.JobView, "description": "Cached or replayed"}},
     ),
     summary="Queue a song",
@@ -91,12 +98,13 @@ async def submit_song(
         ),
     ] = None,
 ) -> Response:
-    """Takes exactly the engine's SongRequest. Answers 202 with the queued job and a Location
-    header; 200 when the song came from the cache (`cached: true`) or the Idempotency-Key was
-    seen before (`Idempotent-Replayed: true`)."""
-    if callback_url is None:  # two short SQLite writes: cheaper inline than via a thread
+    """Takes exactly the engine's SongRequest. Answers 202 with the queued job (with its cost
+    estimate) and a Location header; 200 when the song came from the cache (`cached: true`)
+    or the Idempotency-Key was seen before (`Idempotent-Replayed: true`); 402 when the key's
+    provider budget cannot pay for it; 503 when none of its providers is usable."""
+    if callback_url is None and song.provider is None:  # short writes: cheaper inline
         submission = call.service.submit(call.principal, song, idempotency_key=idempotency_key)
-    else:  # the SSRF check resolves the host name: keep DNS off the event loop
+    else:  # DNS (the SSRF check) and building or pricing providers stay off the event loop
         submission = await run_in_threadpool(
             call.service.submit,
             call.principal,
@@ -292,6 +300,69 @@ async def list_styles() -> Response:
 )
 async def admin_usage(call: Caller) -> Response:
     return JSON({"items": call.service.usage(call.principal)})
+
+
+@providers.get(
+    "/providers",
+    response_model=schemas.ProviderList,
+    responses=schemas.errors(403),
+    summary="Every provider: installed, configured, capabilities, price",
+)
+async def list_providers(
+    call: Caller,
+    check: Annotated[
+        bool, Query(description="Also ask each usable provider for its health (admin keys)")
+    ] = False,
+) -> Response:
+    """No provider is called unless `check=true`. Secrets never appear; admin keys also see
+    each provider's settings, masked."""
+    rows = await run_in_threadpool(call.service.provider_list, call.principal, check=check)
+    return JSON({"items": rows})
+
+
+@providers.get(
+    "/usage",
+    response_model=schemas.ProviderUsage,
+    responses=schemas.errors(403),
+    summary="Spend on providers per key, provider and month, with budgets",
+    tags=["usage"],
+)
+async def provider_usage(
+    call: Caller,
+    key: Annotated[
+        str | None, Query(max_length=64, description="A key id (admin keys; default: all)")
+    ] = None,
+    month: Annotated[
+        str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (default: this month)")
+    ] = None,
+) -> Response:
+    """A key sees its own spend and budget; an admin key every key's, or one's with `key`."""
+    report = await run_in_threadpool(
+        call.service.provider_usage, call.principal, key_id=key, month=month
+    )
+    return JSON(report)
+
+
+@providers.post(
+    "/providers/{name}/webhook",
+    response_model=schemas.WebhookReceipt,
+    responses=schemas.errors(404, 413, 415, 503),
+    summary="Inbound provider webhooks (signed by the provider; no API key)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def provider_webhook(name: ProviderName, request: Request, service: Svc) -> Response:
+    """Replicate's Standard Webhooks are verified over the raw body; forged or stale ones
+    answer 401, a replayed webhook-id 200 `duplicate` (nothing changes). Suno's unsigned
+    callbacks are only a hint to poll. 404: the provider sends no webhooks; 503: no secret
+    to verify with is configured. Bodies up to 1 MB."""
+    body = await request.body()  # the exact bytes: signatures cover them, never re-serialised
+    receipt = await run_in_threadpool(service.provider_webhook, name, request.headers, body)
+    return JSON(receipt)
 
 
 @ops.get("/healthz", response_model=schemas.Health, summary="The process is up")

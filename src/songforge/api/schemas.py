@@ -14,11 +14,19 @@ class ErrorDetail(BaseModel):
     message: str
 
 
+class BudgetDetail(BaseModel):
+    month: str | None
+    spent_usd: float | None
+    budget_usd: float | None
+    needed_usd: float | None
+
+
 class ErrorContent(BaseModel):
     code: str
     message: str
     field: str | None = None
     details: list[ErrorDetail] | None = None
+    budget: BudgetDetail | None = None  # budget_exceeded (402) only
 
 
 class ErrorBody(BaseModel):
@@ -46,6 +54,13 @@ class WebhookSummaryView(BaseModel):
     attempts: int
 
 
+class CostView(BaseModel):
+    currency: str
+    estimated_usd: float | None
+    actual_usd: float | None
+    estimate: dict[str, Any] | None  # per provider of the request's fallback chain
+
+
 class JobView(BaseModel):
     id: str
     status: JobStatus
@@ -65,6 +80,8 @@ class JobView(BaseModel):
     request: dict[str, Any]
     error: JobErrorView | None
     links: dict[str, Any]
+    provider: str | None
+    cost: CostView | None
     song: SongSummaryView | None
     webhook: WebhookSummaryView | None
 
@@ -135,6 +152,52 @@ class UsageList(BaseModel):
     items: list[UsageRow]
 
 
+class ProviderUsageRow(BaseModel):
+    key_id: str
+    provider: str
+    month: str
+    usd: float
+    seconds: float
+    jobs: int
+
+
+class KeyBudget(BaseModel):
+    key_id: str
+    spent_usd: float
+    budget_usd: float | None
+    remaining_usd: float | None
+
+
+class ProviderUsage(BaseModel):
+    month: str
+    items: list[ProviderUsageRow]
+    keys: list[KeyBudget]
+    total_usd: float
+
+
+class ProviderView(BaseModel):
+    name: str
+    kind: str
+    summary: str
+    installed: bool
+    configured: bool
+    reason: str
+    in_default_policy: bool
+    install: str | None
+    capabilities: dict[str, Any] | None
+    price: dict[str, Any] | None
+    settings: dict[str, str] | None  # admin keys only; secrets masked
+    health: dict[str, Any] | None  # only with ?check=true
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderView]
+
+
+class WebhookReceipt(BaseModel):
+    status: str  # accepted | duplicate
+
+
 class Health(BaseModel):
     status: str
 
@@ -144,6 +207,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "The body cannot be decoded",
         401: "No valid API key",
+        402: "The key's monthly budget for paid providers is spent; error.budget has figures",
         403: "The key may not do this (admin only)",
         404: "No such job for this key",
         409: "Conflict (Idempotency-Key reuse, or the song is not finished)",
@@ -152,6 +216,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         416: "Range not satisfiable",
         422: "A field is invalid; error.field names it",
         429: "Rate limit or job quota; see Retry-After",
+        503: "No provider of the request is usable (not configured or not installed)",
     }.items()
 }
 

@@ -117,6 +117,19 @@ class Database:
                     conn.execute(statement)
         self._migrated.add(name)
 
+    def add_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns an older file's ``table`` lacks (name → SQL type), in one write
+        transaction, so processes opening the file at once cannot both add them."""
+        done = f"{table}:columns"
+        if done in self._migrated:
+            return
+        with self.write() as conn:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, sql_type in columns.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+        self._migrated.add(done)
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []

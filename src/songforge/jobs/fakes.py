@@ -88,7 +88,14 @@ class ToneGenerator:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def generate(self, request: SongRequest, progress: ProgressCallback) -> Song:
+    def generate(
+        self,
+        request: SongRequest,
+        progress: ProgressCallback,
+        *,
+        key_id: str | None = None,
+        job_id: str | None = None,
+    ) -> Song:
         with self._lock:
             self.calls += 1
         seed = request.seed or 0
@@ -138,7 +145,14 @@ class FlakyGenerator:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def generate(self, request: SongRequest, progress: ProgressCallback) -> Song:
+    def generate(
+        self,
+        request: SongRequest,
+        progress: ProgressCallback,
+        *,
+        key_id: str | None = None,
+        job_id: str | None = None,
+    ) -> Song:
         with self._lock:
             self.calls += 1
             failing = self.calls <= self.failures
@@ -157,7 +171,14 @@ class GatedGenerator:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def generate(self, request: SongRequest, progress: ProgressCallback) -> Song:
+    def generate(
+        self,
+        request: SongRequest,
+        progress: ProgressCallback,
+        *,
+        key_id: str | None = None,
+        job_id: str | None = None,
+    ) -> Song:
         progress(Progress("understand", 0, 6))
         self.entered.set()
         step = 0

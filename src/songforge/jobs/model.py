@@ -179,6 +179,7 @@ class Job:
     webhook_state: WebhookState = WebhookState.NONE
     webhook_next_at: float | None = None
     webhook_attempts: int = 0
+    estimate: dict[str, Any] | None = None  # the provider cost estimate made at submit
 
     def evolve(self, **changes: Any) -> Job:
         return replace(self, **changes)

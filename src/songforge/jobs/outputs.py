@@ -19,7 +19,10 @@ from songforge.storage.blobs import BlobInfo, BlobStore
 
 MIDI_TYPE = "audio/midi"
 JSON_TYPE = "application/json"
-SUMMARY_FIELDS = ("seed", "style", "tempo_bpm", "key", "time_signature", "duration_s", "loudness")
+SUMMARY_FIELDS = (
+    "seed", "style", "tempo_bpm", "key", "time_signature", "duration_s", "loudness",
+    "provider", "providers", "cost",
+)  # fmt: skip
 
 
 def job_prefix(job_id: str) -> str:

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   callback_url TEXT,
   webhook_state TEXT NOT NULL DEFAULT 'none',
   webhook_next_at REAL,
-  webhook_attempts INTEGER NOT NULL DEFAULT 0
+  webhook_attempts INTEGER NOT NULL DEFAULT 0,
+  estimate TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs(owner, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs(owner, status, created_at DESC, id DESC);
@@ -117,6 +118,10 @@ CREATE INDEX IF NOT EXISTS queue_visible ON queue(visible_at, id)
 """
 
 
+# Columns added after the first release: files made before get them when opened.
+_ADDED_COLUMNS = {"estimate": "TEXT"}
+
+
 def _in(statuses: Collection[JobStatus]) -> str:
     return "(" + ",".join(f"'{s.value}'" for s in statuses) + ")"
 
@@ -161,6 +166,7 @@ def _job(row: sqlite3.Row) -> Job:
         webhook_state=WebhookState(row["webhook_state"]),
         webhook_next_at=row["webhook_next_at"],
         webhook_attempts=row["webhook_attempts"],
+        estimate=json.loads(row["estimate"]) if row["estimate"] else None,
     )
 
 
@@ -193,6 +199,7 @@ def _row(job: Job) -> dict[str, Any]:
         "callback_url": job.callback_url,
         "webhook_state": job.webhook_state.value,
         "webhook_next_at": job.webhook_next_at,
+        "estimate": json.dumps(job.estimate) if job.estimate is not None else None,
     }
 
 
@@ -201,7 +208,7 @@ _INSERT_COLUMNS = [
     "finished_at", "attempt", "max_attempts", "not_before", "progress", "stage", "error_code",
     "error_message", "outputs", "output_prefix", "audio_s", "seed_assigned", "cached",
     "source_job_id", "idempotency_key", "idempotency_fingerprint", "callback_url",
-    "webhook_state", "webhook_next_at",
+    "webhook_state", "webhook_next_at", "estimate",
 ]  # fmt: skip
 _INSERT = (
     f"INSERT INTO jobs ({', '.join(_INSERT_COLUMNS)}) "
@@ -216,6 +223,7 @@ class SqliteJobStore:
         self.db = db if isinstance(db, Database) else Database(db)
         self.clock = clock
         self.db.migrate("jobs", _JOBS_DDL)
+        self.db.add_columns("jobs", _ADDED_COLUMNS)
 
     # --- API side ----------------------------------------------------------------------
     def create(self, job: Job) -> tuple[Job, bool]:

@@ -163,7 +163,9 @@ class Worker:
         log.info("job %s attempt %d started on %s", job.id, attempt, self.worker_id)
         with _Lease(self.store, self.queue, job, message, self.lease) as lease:
             try:
-                song = self.generator.generate(job.request, self._progress(job, lease))
+                song = self.generator.generate(
+                    job.request, self._progress(job, lease), key_id=job.owner, job_id=job.id
+                )
                 lease.check()
                 outputs = write_outputs(song, self.blobs, prefix)
                 lease.check()

@@ -1,16 +1,17 @@
 """The thin service layer between the API/CLI and the jobs: submit, read, list, cancel, fetch.
 Route handlers and CLI commands call these methods and only translate in and out of HTTP or
-the terminal; every rule (ownership, quotas, idempotency, the cache) lives here."""
+the terminal; every rule (ownership, quotas, budgets, idempotency, the cache) lives here."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from songforge.errors import (
     Forbidden,
@@ -18,6 +19,7 @@ from songforge.errors import (
     InvalidRequest,
     NotFound,
     NotReady,
+    ProviderUnavailable,
     QuotaExceeded,
     Unauthorized,
 )
@@ -41,8 +43,15 @@ from songforge.service.limits import RateLimiter
 from songforge.service.webhooks import check_callback_url
 from songforge.storage.blobs import BlobStore
 
+if TYPE_CHECKING:
+    from songforge.providers.cost import BudgetPolicy, CostEstimate, UsageLedger
+    from songforge.providers.inbound import InboundWebhooks
+    from songforge.providers.registry import ProviderRegistry
+    from songforge.settings import Settings
+
 MAX_PAGE = 100
 MAX_IDEMPOTENCY_KEY = 255
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # YYYY-MM
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,22 @@ class ServicePolicy:
     quota_retry_after_s: float = 5.0
 
 
+class ProviderLayer(Protocol):
+    """What the service asks of the provider layer (``providers.ProviderGenerator`` is one):
+    cost estimates and budget checks at submit, the usage ledger, the provider list."""
+
+    settings: Settings
+    registry: ProviderRegistry
+    budgets: BudgetPolicy
+
+    @property
+    def ledger(self) -> UsageLedger: ...
+
+    def estimate(self, request: SongRequest) -> CostEstimate: ...
+
+    def check_budget(self, key_id: str, request: SongRequest) -> None: ...
+
+
 def encode_cursor(job: Job) -> str:
     raw = f"{job.created_at!r}|{job.id}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -107,6 +132,8 @@ class SongService:
     limiter: RateLimiter
     policy: ServicePolicy = field(default_factory=ServicePolicy)
     clock: Callable[[], float] = time.time
+    providers: ProviderLayer | None = None  # None: no estimates, budgets or provider routes
+    inbound: InboundWebhooks | None = None  # None: provider webhooks answer 404
 
     # --- who is calling --------------------------------------------------------------------
     def authenticate(self, token: str | None) -> Principal:
@@ -140,7 +167,9 @@ class SongService:
         idempotency_key: str | None = None,
     ) -> Submission:
         """Queue a song job (never generates here). A request with an explicit seed identical
-        to a finished one is answered from storage as a new, already succeeded, cached job."""
+        to a finished one is answered from storage as a new, already succeeded, cached job.
+        Otherwise the job carries its provider cost estimate, and what no job could do is
+        refused now: unknown providers, a chain with no usable provider, a spent budget."""
         if idempotency_key is not None:
             if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
                 raise InvalidRequest("Idempotency-Key", "must be 1–255 characters")
@@ -190,20 +219,39 @@ class SongService:
                 webhook_state=WebhookState.PENDING if callback_url else WebhookState.NONE,
                 webhook_next_at=now if callback_url else None,
             )
-        elif self.policy.max_active_jobs:
-            active = self.store.count_active(principal.owner)
-            if active >= self.policy.max_active_jobs:
-                raise QuotaExceeded(
-                    f"{active} jobs queued or running; this key may have "
-                    f"{self.policy.max_active_jobs} at once",
-                    retry_after_s=self.policy.quota_retry_after_s,
-                )
+        else:
+            self._check_active(principal)
+            job = job.evolve(estimate=self._priced(principal, job.request))
         stored, created = self.store.create(job)
         if not created:  # a concurrent POST with the same Idempotency-Key won
             return Submission(self._same_request(stored, sent), created=False)
         if stored.status is JobStatus.QUEUED:
             self.queue.send(stored.id)
         return Submission(stored, created=True)
+
+    def _check_active(self, principal: Principal) -> None:
+        if not self.policy.max_active_jobs:
+            return
+        active = self.store.count_active(principal.owner)
+        if active >= self.policy.max_active_jobs:
+            raise QuotaExceeded(
+                f"{active} jobs queued or running; this key may have "
+                f"{self.policy.max_active_jobs} at once",
+                retry_after_s=self.policy.quota_retry_after_s,
+            )
+
+    def _priced(self, principal: Principal, request: SongRequest) -> dict[str, Any] | None:
+        """The request's cost estimate, after the checks that must not wait for a worker:
+        InvalidRequest (an unknown provider), BudgetExceeded (every usable provider is paid
+        and the key's monthly budget cannot cover one), ProviderUnavailable (none usable)."""
+        if self.providers is None:
+            return None
+        self.providers.check_budget(principal.owner, request)
+        estimate = self.providers.estimate(request)
+        if not any(item.available for item in estimate.items):
+            reasons = "; ".join(f"{i.provider}: {i.note or 'unavailable'}" for i in estimate.items)
+            raise ProviderUnavailable(f"no provider of this request can make it — {reasons}")
+        return estimate.to_dict()
 
     @staticmethod
     def _same_request(job: Job, sent: str | None) -> Job:
@@ -334,6 +382,89 @@ class SongService:
                 }
             )
         return rows
+
+    # --- providers ---------------------------------------------------------------------------
+    def _provider_layer(self) -> ProviderLayer:
+        if self.providers is None:
+            raise NotFound("this server has no provider layer")
+        return self.providers
+
+    def provider_list(self, principal: Principal, *, check: bool = False) -> list[dict[str, Any]]:
+        """Every provider: installed, configured, capabilities, price. Admin keys also see
+        each provider's settings (secrets masked) and may ask for health checks, which call
+        the providers (``check``)."""
+        from songforge.providers.overview import describe_providers
+
+        providers = self._provider_layer()
+        if check and not principal.admin:
+            raise Forbidden("provider health checks are for admin keys")
+        rows = describe_providers(providers.settings, check=check, registry=providers.registry)
+        if not principal.admin:
+            for row in rows:
+                row["settings"] = None
+        return rows
+
+    def provider_usage(
+        self, principal: Principal, *, key_id: str | None = None, month: str | None = None
+    ) -> dict[str, Any]:
+        """Spend on providers in ``month`` ('YYYY-MM', default this one, UTC) per key and
+        provider, with each key's budget and what remains of it. A key sees its own spend;
+        an admin key sees every key's, or ``key_id``'s."""
+        from songforge.providers.cost import month_of
+
+        providers = self._provider_layer()
+        if key_id is not None and key_id != principal.owner and not principal.admin:
+            raise Forbidden("only admin keys may read another key's usage")
+        if month is not None and not re.match(MONTH_PATTERN, month):
+            raise InvalidRequest("month", "must be YYYY-MM")
+        month = month or month_of(self.clock())
+        if key_id is None and not principal.admin:
+            key_id = principal.owner
+        rows = providers.ledger.summary(key_id=key_id, month=month)
+        spent: dict[str, float] = {}
+        for row in rows:
+            spent[row.key_id] = spent.get(row.key_id, 0.0) + row.usd
+        if key_id is not None:
+            owners = [key_id]
+        else:
+            owners = sorted(set(spent) | {k.id for k in self.keys.all()})
+        keys = []
+        for owner in owners:
+            budget = providers.budgets.budget_for(owner)
+            used = spent.get(owner, 0.0)
+            remaining = None if budget is None else round(max(0.0, budget - used), 6)
+            keys.append(
+                {
+                    "key_id": owner,
+                    "spent_usd": round(used, 6),
+                    "budget_usd": budget,
+                    "remaining_usd": remaining,
+                }
+            )
+        return {
+            "month": month,
+            "items": [row.to_dict() for row in rows],
+            "keys": keys,
+            "total_usd": round(sum(spent.values()), 6),
+        }
+
+    def provider_webhook(
+        self, provider: str, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, str]:
+        """An inbound provider webhook; its signature is its authentication (no API key).
+        Forged or stale calls raise WebhookRejected (401) and change nothing. A replayed
+        webhook id answers ``duplicate`` (200), not 409: it passed the signature check, so it
+        is the provider retrying a delivery whose answer it missed (or a replay, which changes
+        nothing either), and any 2xx stops a Standard Webhooks sender retrying for days."""
+        from songforge.providers.inbound import WebhookReplayed
+
+        if self.inbound is None:
+            raise NotFound("this server takes no provider webhooks")
+        try:
+            self.inbound.handle(provider, headers, body)
+        except WebhookReplayed:
+            return {"status": "duplicate"}
+        return {"status": "accepted"}
 
     def ready(self) -> None:
         """Raise StorageError when a backend is unreachable."""

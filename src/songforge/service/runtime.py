@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from songforge.jobs._sqlite import Database
 from songforge.jobs.generator import SongGenerator, make_generator
@@ -30,6 +30,9 @@ from songforge.storage.blobs import BlobStore
 from songforge.storage.filesystem import FilesystemBlobStore
 from songforge.storage.memory import MemoryBlobStore
 
+if TYPE_CHECKING:
+    from songforge.providers.cost import UsageLedger
+
 log = logging.getLogger("songforge.service")
 
 DB_FILE = "songforge.db"
@@ -42,10 +45,14 @@ class Backends:
     queue: JobQueue
     blobs: BlobStore
     keys: KeyStore
+    ledger: UsageLedger | None = None  # provider spend; opened by usage_ledger() on first use
 
     def close(self) -> None:
         self.store.close()
         self.queue.close()
+        close = getattr(self.ledger, "close", None)
+        if close is not None:
+            close()
 
 
 def open_backends(settings: Settings) -> Backends:
@@ -65,6 +72,17 @@ def open_backends(settings: Settings) -> Backends:
     return Backends(store, queue, blobs, keys)
 
 
+def usage_ledger(settings: Settings, backends: Backends) -> UsageLedger:
+    """The process's one usage ledger: the service (budgets, GET /v1/usage) and the workers
+    (spend) share it, which matters for ``usage_backend=memory``. Opened on first use, so
+    commands that never touch providers do not import them."""
+    if backends.ledger is None:
+        from songforge.providers.cost import open_ledger
+
+        backends.ledger = open_ledger(settings)
+    return backends.ledger
+
+
 def service_policy(settings: Settings) -> ServicePolicy:
     return ServicePolicy(
         auth=settings.auth,
@@ -77,6 +95,11 @@ def service_policy(settings: Settings) -> ServicePolicy:
 
 
 def build_service(settings: Settings, backends: Backends) -> SongService:
+    """The service with its provider layer (estimates, budgets, usage, the provider list) and
+    the inbound provider webhooks, both built from ``settings``."""
+    from songforge.providers.inbound import inbound_from_settings
+    from songforge.providers.orchestrator import ProviderGenerator
+
     limiter = RateLimiter(
         {
             "request": Rate(settings.rate_limit_per_s, settings.rate_limit_burst),
@@ -90,17 +113,23 @@ def build_service(settings: Settings, backends: Backends) -> SongService:
         backends.keys,
         limiter,
         service_policy(settings),
+        providers=ProviderGenerator(settings, ledger=usage_ledger(settings, backends)),
+        inbound=inbound_from_settings(settings),
     )
 
 
 def build_worker(
     settings: Settings, backends: Backends, generator: SongGenerator | None = None
 ) -> Worker:
+    if generator is None:
+        providers = settings.generator.partition(":")[0] == "providers"
+        ledger = usage_ledger(settings, backends) if providers else None
+        generator = make_generator(settings.generator, settings, ledger=ledger)
     return Worker(
         store=backends.store,
         queue=backends.queue,
         blobs=backends.blobs,
-        generator=generator or make_generator(settings.generator, settings),
+        generator=generator,
         lease=LeasePolicy(settings.lease_s, settings.heartbeat_s),
         retry=RetryPolicy(settings.max_attempts, tuple(settings.retry_backoff_s)),
         progress_interval_s=settings.progress_interval_s,
@@ -221,5 +250,8 @@ def run_worker(settings: Settings, concurrency: int, stop: threading.Event | Non
 
 
 def worker_process_main(settings_data: dict[str, Any], concurrency: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_worker(Settings(**settings_data), concurrency)
+    from songforge.service.logs import configure_logging
+
+    settings = Settings(**settings_data)
+    configure_logging(settings)
+    run_worker(settings, concurrency)

@@ -52,6 +52,8 @@ def job_view(job: Job) -> dict[str, Any]:
         if job.error and job.status is not JobStatus.SUCCEEDED
         else None,
         "links": job_links(job),
+        "provider": provider_of(job),
+        "cost": cost_view(job),
         "song": None,
         "webhook": None,
     }
@@ -64,7 +66,7 @@ def job_view(job: Job) -> dict[str, Any]:
     if job.status is JobStatus.SUCCEEDED and job.outputs is not None:
         out = job.outputs
         view["song"] = {
-            **out.summary,
+            **{k: v for k, v in out.summary.items() if k != "cost"},  # the job's own cost block
             "duration_s": out.duration_s,
             "format": out.format,
             "audio": {"sha256": out.audio.sha256, "size_bytes": out.audio.size_bytes},
@@ -72,6 +74,38 @@ def job_view(job: Job) -> dict[str, Any]:
             "midi": out.midi is not None,
         }
     return view
+
+
+def provider_of(job: Job) -> str | None:
+    """Who made the song (most of it), or before then who is expected to."""
+    if job.status is JobStatus.SUCCEEDED and job.outputs is not None:
+        made = job.outputs.summary.get("provider")
+        if isinstance(made, str) and made:
+            return made
+    expected = (job.estimate or {}).get("expected_provider")
+    return expected if isinstance(expected, str) else None
+
+
+def cost_view(job: Job) -> dict[str, Any] | None:
+    """The provider cost: estimated at submit, actual once the song is made (a cached copy
+    cost nothing). None when neither is known (jobs from before cost accounting)."""
+    estimate = job.estimate
+    made = None
+    if job.status is JobStatus.SUCCEEDED and job.outputs is not None:
+        made = job.outputs.summary.get("cost")
+    if estimate is None and made is None:
+        return None
+    actual = None
+    if job.cached:
+        actual = 0.0
+    elif isinstance(made, dict):
+        actual = made.get("actual_usd")
+    return {
+        "currency": "USD",
+        "estimated_usd": estimate.get("expected_usd") if estimate else None,
+        "actual_usd": actual,
+        "estimate": estimate,
+    }
 
 
 def webhook_attempt_view(attempt: WebhookAttempt) -> dict[str, Any]:
@@ -88,4 +122,12 @@ def webhook_attempt_view(attempt: WebhookAttempt) -> dict[str, Any]:
     }
 
 
-__all__ = ["WebhookState", "iso", "job_links", "job_view", "webhook_attempt_view"]
+__all__ = [
+    "WebhookState",
+    "cost_view",
+    "iso",
+    "job_links",
+    "job_view",
+    "provider_of",
+    "webhook_attempt_view",
+]
