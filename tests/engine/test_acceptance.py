@@ -11,14 +11,13 @@ import hashlib
 from dataclasses import dataclass
 
 import pytest
+from engine_helpers import make_song
 
 from songforge.analysis import analyze, keys_match, tempo_matches
 from songforge.request import AudioFormat
 from songforge.song import Song
 from songforge.styles.catalog import default_catalog
 from songforge.theory import Key
-
-from .conftest import make_song
 
 # (style, bpm, key): a fixed set across the catalogue, tempos inside each style's range.
 CASES = [
