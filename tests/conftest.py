@@ -1,10 +1,17 @@
-"""Process-wide test settings."""
+"""Process-wide test settings, applied before any test imports numba (through librosa)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 
-# numba (librosa's beat tracker) and torch (the neural providers) both load threading runtimes;
-# in one pytest worker that has imported torch, numba's OpenMP layer has segfaulted inside
-# librosa.beat. The plain work-queue layer avoids the clash.
+# librosa's numba kernels are compiled with cache=True into librosa's own __pycache__; two
+# pytest-xdist workers compiling them at once on a fresh install raced on those cache files and
+# one worker segfaulted inside librosa.beat. Each worker gets its own cache directory.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    os.path.join(tempfile.gettempdir(), f"songforge-numba-{os.getuid()}-{_worker}"),
+)
+# numba and torch both bring threading runtimes; the plain work-queue layer avoids any clash.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
