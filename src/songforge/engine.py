@@ -1,7 +1,11 @@
 """The offline engine: prompt → plan → composition → score → audio → mix → master.
 
 Each stage is a pure function or a backend behind a small interface; this module only wires
-them and reports progress at every stage boundary (where cancellation takes effect)."""
+them and reports progress at every stage boundary (where cancellation takes effect).
+
+Rendering and mixing overlap: render helpers on both cores render a part and run its mix chain,
+and this process places each finished part into the mix (in a fixed order) and hands its stem to
+an in-memory FLAC encoder, so only a few song-length arrays exist at any time."""
 
 from __future__ import annotations
 
@@ -14,15 +18,18 @@ import numpy as np
 
 from songforge import __version__
 from songforge.compose.composer import arrange, compose
-from songforge.compose.score import Composition, Score
+from songforge.compose.score import Composition, Part, Score
 from songforge.compose.summary import chords_by_bar, section_table
 from songforge.plan import SongPlan, resolve_plan
 from songforge.progress import Progress, ProgressCallback, ignore_progress
 from songforge.prompt.understand import Interpretation, understand
+from songforge.render import meter
+from songforge.render.codec import StreamEncoder
 from songforge.render.master import master
-from songforge.render.mix import mix
+from songforge.render.mix import Mixer, MixResult, Processed
 from songforge.render.soundfont import find_soundfont
-from songforge.render.sources import render_parts
+from songforge.render.sources import stream_parts
+from songforge.render.stems import FlacStems
 from songforge.request import SongRequest
 from songforge.seeding import rng_for
 from songforge.settings import Settings
@@ -149,23 +156,32 @@ def _perform(
     score = arrange(composition, style, plan)
     stages.finish()
     rate = request.sample_rate
-    total_s = score.duration_s
-    stages.total += len(score.parts) - 1
-    stages.start("render")
     soundfont = _soundfont(settings)
-    dry = render_parts(list(score.parts), score.tempo_bpm, total_s, rate, soundfont)
-    for _ in score.parts[1:]:
-        stages.finish()
-    stages.finish()
-    stages.start("mix")
-    mixed = mix(
-        dry, score, style.mix, rate, keep_stems=settings.keep_stems, workers=settings.render_workers
-    )
-    del dry
-    stages.finish()
-    stages.start("master")
-    mastered = master(mixed.mix, style.mix.master, rate)
-    stages.finish()
+    stems = FlacStems(rate) if settings.keep_stems else None
+    encoders: list[StreamEncoder] = []
+
+    def encode_as_written(out: np.ndarray) -> StreamEncoder:
+        """The requested format starts encoding while the master is still measuring."""
+        encoders.append(StreamEncoder(out, rate, request.format))
+        return encoders[-1]
+
+    try:
+        # BLAS stays on one thread: the render lanes and helper threads already fill the cores
+        with meter.single_threaded_blas():
+            mixed = _render_and_mix(score, style, rate, soundfont, stems, settings, stages)
+            stem_scale = mixed.stem_scale
+            stages.start("master")
+            mastered = master(
+                mixed.mix, style.mix.master, rate, in_place=True, tap=encode_as_written
+            )
+            del mixed
+            stages.finish()
+    except BaseException:
+        if stems is not None:
+            stems.abort()
+        for encoder in encoders:
+            encoder.cancel()
+        raise
     metadata = build_metadata(
         request,
         plan,
@@ -177,14 +193,62 @@ def _perform(
         mastered.audio.shape[-1] / rate,
         soundfont,
     )
-    return Song(
+    song = Song(
         request=request,
         audio=mastered.audio,
         sample_rate_hz=rate,
         metadata=metadata,
-        stems=mixed.stems,
+        stems=stems.finish(stem_scale) if stems is not None else {},
         score=score,
     )
+    for encoder in encoders:
+        song.prefetch(request.format, encoder)
+    return song
+
+
+def _render_and_mix(
+    score: Score,
+    style: Style,
+    rate: int,
+    soundfont: Path | None,
+    stems: FlacStems | None,
+    settings: Settings,
+    stages: _Stages,
+) -> MixResult:
+    """Render every part and mix it as it arrives (one progress stage per part, then "mix")."""
+    parts = list(score.parts)
+    mixer = Mixer(score, style.mix, rate, round(score.duration_s * rate), sink=stems)
+    stages.total += len(parts) - 1
+    stages.start("render")
+    placed = 0
+
+    def finish(part: Part, dry: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, Processed]:
+        return mixer.process(part, dry, in_place=True, out=out)
+
+    def place(part: Part, processed: np.ndarray, note: Processed) -> None:
+        nonlocal placed
+        mixer.place(part, processed, note)
+        placed += 1
+        stages.finish()
+        if placed < len(parts):
+            stages.start("render")
+
+    stream_parts(
+        parts,
+        score.tempo_bpm,
+        score.duration_s,
+        rate,
+        soundfont,
+        place,
+        finish=finish,
+        extra_cost=mixer.estimated_cost_s,
+    )
+    if not parts:
+        stages.finish()
+    stages.start("mix")
+    mixed = mixer.finish(settings.render_workers)
+    stages.finish()
+    return mixed
 
 
 def build_metadata(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,17 +18,34 @@ from songforge.compose.score import Score
 from songforge.errors import OutputError
 from songforge.request import AudioFormat, SongRequest
 
+if TYPE_CHECKING:
+    from songforge.render.codec import StreamEncoder
+
 
 @dataclass
 class Song:
-    """What the engine (or a provider) made. Audio is float32 shaped (2, n)."""
+    """What the engine (or a provider) made. Audio is float32 shaped (2, n).
+
+    ``stems`` maps each part name (and "returns") to float32 (2, n) audio that sums to the
+    pre-master mix; the engine keeps them compressed and decodes one per access, so iterate the
+    names and encode one stem at a time (:meth:`encode_stem`, :meth:`encode_stems`)."""
 
     request: SongRequest
     audio: np.ndarray
     sample_rate_hz: int
     metadata: dict[str, Any]
-    stems: dict[str, np.ndarray] = field(default_factory=dict)
+    stems: Mapping[str, np.ndarray] = field(default_factory=dict)
     score: Score | None = None
+    _prefetched: dict[AudioFormat, StreamEncoder] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def prefetch(self, fmt: AudioFormat, encoder: StreamEncoder) -> None:
+        """An encoding of :attr:`audio` in ``fmt`` already under way (the engine starts the
+        requested format while mastering); :meth:`encode` returns it. It is cancelled if the
+        song is dropped unencoded."""
+        self._prefetched[AudioFormat(fmt)] = encoder
+        weakref.finalize(self, encoder.cancel)
 
     @property
     def duration_s(self) -> float:
@@ -37,12 +58,38 @@ class Song:
     def encode(self, fmt: AudioFormat | None = None) -> bytes:
         from songforge.render.codec import encode
 
-        return encode(self.audio, self.sample_rate_hz, fmt or self.format)
+        fmt = AudioFormat(fmt or self.format)
+        encoder = self._prefetched.get(fmt)
+        if encoder is not None and encoder.chans is self.audio:
+            return encoder.result()
+        return encode(self.audio, self.sample_rate_hz, fmt)
 
     def encode_stem(self, name: str, fmt: AudioFormat | None = None) -> bytes:
         from songforge.render.codec import encode
+        from songforge.render.stems import FlacStems
 
-        return encode(self.stems[name], self.sample_rate_hz, fmt or self.format)
+        fmt = AudioFormat(fmt or self.format)
+        if isinstance(self.stems, FlacStems):  # streamed from storage, never held whole
+            return self.stems.encode(name, fmt)
+        return encode(self.stems[name], self.sample_rate_hz, fmt)
+
+    def encode_stems(
+        self, fmt: AudioFormat | None = None, *, workers: int = 2
+    ) -> Iterator[tuple[str, bytes]]:
+        """(name, file bytes) for every stem in order, encoded on ``workers`` threads (the
+        codecs release the GIL) with at most ``workers`` stems in memory beyond the one
+        yielded."""
+        names = list(self.stems)
+        with ThreadPoolExecutor(max(1, workers), "songforge-encode") as pool:
+            pending: deque[tuple[str, Future[bytes]]] = deque()
+            for name in names:
+                pending.append((name, pool.submit(self.encode_stem, name, fmt)))
+                if len(pending) > workers:
+                    done, job = pending.popleft()
+                    yield done, job.result()
+            while pending:
+                done, job = pending.popleft()
+                yield done, job.result()
 
     def midi(self) -> bytes | None:
         if self.score is None:
@@ -86,20 +133,24 @@ class Song:
             except OSError as exc:
                 raise OutputError(f"cannot create directory {parent}: {exc.strerror}") from exc
         written: list[Path] = []
-        audio_bytes = self.encode(fmt)
-        write_bytes_atomic(path, audio_bytes)
-        written.append(path)
         extra: dict[str, Any] = {"file": path.name}
-        if stems and self.stems:
-            stem_dir = path.with_name(path.stem + ".stems")
-            stem_dir.mkdir(exist_ok=True)
-            names = {}
-            for name in self.stems:
-                stem_path = stem_dir / f"{name}.{fmt.value}"
-                write_bytes_atomic(stem_path, self.encode_stem(name, fmt))
-                written.append(stem_path)
-                names[name] = f"{stem_dir.name}/{stem_path.name}"
-            extra["stems"] = names
+        with ThreadPoolExecutor(1, "songforge-encode-song") as song_encoder:
+            # the song encodes on its own thread while the stems take the other core
+            song_job = song_encoder.submit(self.encode, fmt)
+            if stems and self.stems:
+                stem_dir = path.with_name(path.stem + ".stems")
+                stem_dir.mkdir(exist_ok=True)
+                names = {}
+                for name, data in self.encode_stems(fmt, workers=1):
+                    stem_path = stem_dir / f"{name}.{fmt.value}"
+                    write_bytes_atomic(stem_path, data)
+                    del data
+                    written.append(stem_path)
+                    names[name] = f"{stem_dir.name}/{stem_path.name}"
+                extra["stems"] = names
+            audio_bytes = song_job.result()
+        write_bytes_atomic(path, audio_bytes)
+        written.insert(0, path)
         if midi:
             midi_bytes = self.midi()
             if midi_bytes is not None:

@@ -145,3 +145,65 @@ def test_a_clip_shorter_than_a_gating_block_is_peak_limited_only() -> None:
     result = master(blip, MasterSettings(), RATE)
     assert result.true_peak_dbtp <= -1.0
     assert meter.sample_peak(result.audio) > 0.5
+
+
+def peaky_song(seconds: float = 12.0) -> np.ndarray:
+    """A mix whose rare spikes the limiter has to catch (the glue and soft clip alone do not)."""
+    mix = song(seconds=seconds, level=0.2, seed=11)
+    rng = np.random.default_rng(12)
+    for at in rng.integers(RATE, mix.shape[1] - RATE, 12):
+        mix[:, at : at + 40] += np.hanning(40).astype(np.float32) * 0.5
+    return mix
+
+
+def test_the_measured_true_peak_is_the_output_s_own() -> None:
+    """The true peak is verified without a full pass over the output (scaled where the gain is
+    plain, recomputed where the limiter works): it equals a full measurement."""
+    result = master(peaky_song(), MasterSettings(saturation_db=0.0), RATE)
+    assert result.true_peak_dbtp == pytest.approx(meter.true_peak_dbtp(result.audio), abs=1e-4)
+    assert result.integrated_lufs == pytest.approx(
+        meter.integrated_loudness(result.audio, RATE), abs=1e-6
+    )
+    assert result.true_peak_dbtp <= -1.0
+    assert oversampled_peak_dbtp(result.audio) <= -0.95
+
+
+def test_mastering_in_place_reuses_the_mix_and_gives_the_same_audio() -> None:
+    mix = song(seconds=6.0, seed=5)
+    copied = master(mix, MasterSettings(), RATE)
+    owned = mix.copy()
+    in_place = master(owned, MasterSettings(), RATE, in_place=True)
+    assert in_place.audio is owned
+    assert in_place.audio.tobytes() == copied.audio.tobytes()
+
+
+class RecordingTap:
+    def __init__(self, out: np.ndarray) -> None:
+        self.out, self.advanced, self.restarts = out, 0, 0
+
+    def advance(self, frames: int) -> None:
+        assert frames >= self.advanced
+        self.advanced = frames
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.advanced = 0
+
+
+def test_a_tap_sees_the_output_as_it_is_written() -> None:
+    mix = peaky_song(seconds=8.0)
+    taps: list[RecordingTap] = []
+
+    def tap(out: np.ndarray) -> RecordingTap:
+        taps.append(RecordingTap(out))
+        return taps[-1]
+
+    plain = master(mix, MasterSettings(), RATE)
+    tapped = master(mix, MasterSettings(), RATE, tap=tap)
+    (recorded,) = taps
+    assert tapped.audio is recorded.out and recorded.advanced == mix.shape[1]
+    assert tapped.audio.tobytes() == plain.audio.tobytes()
+    assert (tapped.integrated_lufs, tapped.true_peak_dbtp) == (
+        plain.integrated_lufs,
+        plain.true_peak_dbtp,
+    )

@@ -60,3 +60,22 @@ def test_gain_is_the_input_gain_away_from_peaks() -> None:
     assert gain[: RATE // 2 - 2 * block] == pytest.approx(10 ** (3 / 20), rel=1e-5)
     assert gain[-RATE // 4 :] == pytest.approx(10 ** (3 / 20), rel=1e-4)  # released
     assert gain[RATE // 2] * 2.0 <= 10 ** (-1 / 20) * 1.0001
+
+
+def test_gain_over_any_range_matches_the_whole() -> None:
+    rng = np.random.default_rng(3)
+    block = limiter.block_length(RATE, 2.5)
+    reduction = np.where(rng.random(400) < 0.1, rng.random(400) * 4, 0.0)
+    n = 400 * block - 17
+    whole = limiter.sample_gain(reduction, 2.0, block, n)
+    for start, stop in [(0, n), (5, 6), (block - 1, 3 * block + 2), (n - 100, n)]:
+        np.testing.assert_array_equal(
+            limiter.gain_range(reduction, 2.0, block, start, stop), whole[start:stop]
+        )
+
+
+def test_varying_blocks_are_those_whose_ramp_is_not_flat() -> None:
+    reduction = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.5, 0.0])
+    assert limiter.varying_blocks(reduction).tolist() == [
+        False, False, True, True, False, True, True,
+    ]  # fmt: skip

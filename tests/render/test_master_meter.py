@@ -121,3 +121,30 @@ def test_chunked_metering_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> No
     peaks = meter.block_peaks(audio, 100)
     assert peaks.shape == (500,)
     np.testing.assert_allclose(peaks, whole_envelope.reshape(500, 100).max(axis=1), rtol=1e-6)
+
+
+def test_streamed_k_weighting_equals_one_pass() -> None:
+    rng = np.random.default_rng(10)
+    audio = (0.3 * rng.standard_normal((2, 3 * RATE + 77))).astype(np.float32)
+    block = RATE // 10
+    streamed = meter.KWeightedBlocks(2, RATE, block, audio.shape[1])
+    for start in range(0, audio.shape[1], 3 * block):
+        streamed.add(audio[:, start : start + 3 * block])
+    np.testing.assert_allclose(
+        streamed.sums, meter.k_weighted_block_power(audio, RATE, block), rtol=1e-12
+    )
+    assert streamed.loudness() == pytest.approx(meter.integrated_loudness(audio, RATE), abs=1e-9)
+    ragged = meter.KWeightedBlocks(2, RATE, block, audio.shape[1])
+    ragged.add(audio[:, :10])
+    with pytest.raises(ValueError, match="block boundary"):
+        ragged.add(audio[:, 10:20])
+
+
+def test_the_envelope_of_a_range_reads_its_context_from_the_rest() -> None:
+    rng = np.random.default_rng(11)
+    audio = (0.3 * rng.standard_normal((2, 5000))).astype(np.float32)
+    whole = meter.peak_envelope(audio)
+    np.testing.assert_allclose(meter.envelope_range(audio, 1234, 2345), whole[1234:2345], rtol=1e-6)
+    np.testing.assert_array_equal(
+        meter.block_maxima(whole, 100), whole[:5000].reshape(50, 100).max(axis=1)
+    )

@@ -24,6 +24,9 @@ from songforge.styles.schema import BassPattern
 _EPS = 1e-6
 LEGATO = 0.92
 STACCATO = 0.45
+MAX_808_BEATS = 2.0  # an 808 note rings at most this long
+SLIDE_CHANCE = 0.35  # how often a half-time 808 note slides into a different next note
+SLIDE_OVERLAP_BEATS = 0.125  # a sliding note is held this far into the next one
 BassWriter = Callable[[PartContext, Span, np.random.Generator], list[Note]]
 
 
@@ -287,7 +290,9 @@ def boogie(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]
 
 
 def follow_kick(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
-    """A note on every kick (and every chord change), held to the next: the 808 way."""
+    """A note on every kick (and every chord change), held to the next: the 808 way. In a
+    half-time (trap) feel some notes slide into the next: held on past its start, which a
+    mono 808 plays as a glide."""
     kicks = ctx.kicks_between(span.start_beat, span.end_beat)
     if not kicks:
         kicks = [
@@ -303,15 +308,25 @@ def follow_kick(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[
         ]
     changes = [seg.start_beat for seg in _segments(ctx, span)]
     points = sorted({round(t, 6) for t in kicks + changes})
-    notes = []
-    for j, t in enumerate(points):
-        end = points[j + 1] if j + 1 < len(points) else span.end_beat
+    pitches = []
+    for t in points:
         root = root_pitch(ctx, ctx.timeline.chord_at(t).bass)
         offbeat = abs(t - round(t)) > _EPS
-        pitch = above(ctx, root, 12) if offbeat and rng.random() < 0.2 else root
-        notes.append(
-            note(t, min(end - t, 2.0) - 0.04, pitch, ctx.velocity(span.energy, _accent(ctx, t)))
+        pitches.append(above(ctx, root, 12) if offbeat and rng.random() < 0.2 else root)
+    notes = []
+    for j, (t, pitch) in enumerate(zip(points, pitches, strict=True)):
+        end = points[j + 1] if j + 1 < len(points) else span.end_beat
+        length = min(end - t, MAX_808_BEATS) - 0.04
+        slides = (
+            ctx.half_time
+            and j + 1 < len(points)
+            and pitches[j + 1] != pitch
+            and end - t <= MAX_808_BEATS
+            and rng.random() < SLIDE_CHANCE
         )
+        if slides:
+            length = end - t + SLIDE_OVERLAP_BEATS
+        notes.append(note(t, length, pitch, ctx.velocity(span.energy, _accent(ctx, t))))
     return notes
 
 
@@ -347,20 +362,21 @@ def drone(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
 
 
 def riff(ctx: PartContext, span: Span, rng: np.random.Generator) -> list[Note]:
-    """The shared palm-muted chug on the root, sixteenths only when the energy is up."""
+    """The shared palm-muted chug on the root, sixteenths only when the energy is up; each
+    note picked and held to the next, locked to the guitars."""
     notes = []
     bar = ctx.bar_beats
     dense = span.energy >= 0.5
+    hits = [hit for hit in ctx.riff if dense or abs((hit.offset_beats / EIGHTH_BEATS) % 1) <= _EPS]
     for bar_start in grid(span.start_beat, span.end_beat, bar, span.start_beat % bar):
-        for hit in ctx.riff:
+        for j, hit in enumerate(hits):
             t = bar_start + hit.offset_beats
-            if t >= span.end_beat - _EPS or (
-                not dense and abs((hit.offset_beats / EIGHTH_BEATS) % 1) > _EPS
-            ):
+            if t >= span.end_beat - _EPS:
                 continue
+            following = hits[j + 1].offset_beats if j + 1 < len(hits) else bar
             pitch = root_pitch(ctx, ctx.timeline.chord_at(t).bass)
             velocity = ctx.velocity(span.energy, 1.12 if hit.accent else 0.9)
-            notes.append(note(t, hit.duration_beats, pitch, velocity))
+            notes.append(note(t, (following - hit.offset_beats) * LEGATO, pitch, velocity))
     return notes
 
 

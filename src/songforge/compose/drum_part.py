@@ -34,6 +34,11 @@ RINGING = frozenset(
     {Drum.CRASH, Drum.CHINA, Drum.SPLASH, Drum.HAT_OPEN, Drum.RIDE, Drum.RIDE_BELL, Drum.TIMPANI}
 )
 QUIET_FILL_ENERGY = 0.3
+ROLL_32ND = "r"
+ROLL_TRIPLET = "t"
+ROLLS = frozenset({ROLL_32ND, ROLL_TRIPLET})
+TRIPLETS_PER_STEP = 1.5  # three triplet sixteenths in the time of two sixteenths
+ROLL_FLOOR = 0.6  # a roll starts at this share of a hit's velocity and rises to a full hit
 
 
 def groove_name(drums: DrumSpec, kind: SectionKind) -> str:
@@ -62,6 +67,21 @@ def _voice_scale(drums: DrumSpec, voice: str) -> float:
     return float(10 ** (gain_db / 40.0))
 
 
+def _roll_hits(steps: str, start: int) -> tuple[int, list[float]]:
+    """The roll that begins at ``start``: where it ends (exclusive) and its hit offsets in
+    sixteenths from the bar's start. ``r`` is two 32nds per step; a run of ``t`` steps holds
+    16th-note triplets, three to each eighth it spans."""
+    char = steps[start]
+    end = start
+    while end < len(steps) and steps[end] == char:
+        end += 1
+    if char == ROLL_32ND:
+        return end, [start + k / 2.0 for k in range(2 * (end - start))]
+    count = max(2, round((end - start) * TRIPLETS_PER_STEP))
+    span = end - start
+    return end, [start + span * k / count for k in range(count)]
+
+
 def _bar_notes(
     bar: BarPattern, start: float, energy: float, drums: DrumSpec, from_step: int = 0
 ) -> list[Note]:
@@ -72,8 +92,19 @@ def _bar_notes(
         except KeyError:
             continue
         scale = _voice_scale(drums, voice)
-        for i in range(from_step, len(steps)):
+        length = RING_BEATS if drum in RINGING else HIT_BEATS
+        i = from_step
+        while i < len(steps):
             char = steps[i]
+            if char in ROLLS:
+                i, offsets = _roll_hits(steps, i)
+                for k, offset in enumerate(offsets):
+                    rise = ROLL_FLOOR + (1.0 - ROLL_FLOOR) * (k + 1) / len(offsets)
+                    velocity = VELOCITY["x"] * scale * _energy_scale(energy) * rise
+                    at = start + offset * SIXTEENTH_BEATS
+                    notes.append(note(at, min(length, SIXTEENTH_BEATS), int(drum), int(velocity)))
+                continue
+            i += 1
             if char == ".":
                 continue
             velocity = VELOCITY[char] * scale
@@ -82,8 +113,7 @@ def _bar_notes(
                 if char == "g"
                 else velocity * _energy_scale(energy)
             )
-            length = RING_BEATS if drum in RINGING else HIT_BEATS
-            notes.append(note(start + i * SIXTEENTH_BEATS, length, int(drum), int(velocity)))
+            notes.append(note(start + (i - 1) * SIXTEENTH_BEATS, length, int(drum), int(velocity)))
     return notes
 
 

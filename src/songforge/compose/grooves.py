@@ -13,7 +13,7 @@ from songforge.theory import TimeSignature
 
 BarPattern = dict[str, str]
 REST = "."
-STRENGTH = {".": 0, "g": 1, "x": 2, "X": 3}
+STRENGTH = {".": 0, "g": 1, "x": 2, "r": 2, "t": 2, "X": 3}
 MAX_PATTERN_BARS = 8
 SIMPLE_BEAT_STEPS = 4
 COMPOUND_PULSE_STEPS = 6

@@ -22,6 +22,8 @@ from songforge.styles.schema import ChordPattern
 
 _EPS = 1e-6
 STRUM_STAGGER_BEATS = 0.015
+OPEN_RIFF_ENERGY = 0.9  # the riff's chugs ring as open power chords from this energy up
+PALM_MUTED_LENGTH = 0.9  # a chug is damped by the palm just before the next pick stroke
 
 
 class Voicer:
@@ -99,18 +101,28 @@ def power_sustain(
 def palm_muted_riff(
     ctx: PartContext, span: Span, rng: np.random.Generator, voicer: Voicer
 ) -> list[Note]:
-    """The shared riff: muted root-fifth chugs, full power chords on the accents."""
+    """The shared riff: palm-muted root-fifth chugs, each picked and damped until the next,
+    with full power chords on the accents; at a chorus's energy every hit rings open."""
     notes = []
-    for bar_start in _bars(span, ctx.bar_beats):
-        for hit in ctx.riff:
+    hits = list(ctx.riff)
+    bar = ctx.bar_beats
+    open_chords = span.energy >= OPEN_RIFF_ENERGY
+    for bar_start in _bars(span, bar):
+        for j, hit in enumerate(hits):
             t = bar_start + hit.offset_beats
             if t >= span.end_beat - _EPS:
                 continue
+            following = hits[j + 1].offset_beats if j + 1 < len(hits) else bar
+            gap = following - hit.offset_beats
             shape = voicer.power(ctx.timeline.chord_at(t))
-            if hit.accent:
-                notes += [note(t, 0.45, p, ctx.velocity(span.energy, 1.1)) for p in shape]
+            if hit.accent or open_chords:
+                weight = 1.1 if hit.accent else 0.95
+                notes += [note(t, gap * 0.95, p, ctx.velocity(span.energy, weight)) for p in shape]
             else:
-                notes += [note(t, 0.18, p, ctx.velocity(span.energy, 0.85)) for p in shape[:2]]
+                notes += [
+                    note(t, gap * PALM_MUTED_LENGTH, p, ctx.velocity(span.energy, 0.85))
+                    for p in shape[:2]
+                ]
     return notes
 
 
@@ -295,19 +307,31 @@ def broken(ctx: PartContext, span: Span, rng: np.random.Generator, voicer: Voice
     return notes
 
 
+# Indices into a (root, fifth, octave) shape: sixteenths rolling in 3+3+2 groups, each group
+# accented on its low root; eighths rocking root-fifth-octave-fifth when the music is calmer.
+_OSTINATO_SIXTEENTHS = (0, 2, 1, 0, 2, 1, 0, 2)
+_OSTINATO_ACCENTS = frozenset({0, 3, 6})
+_OSTINATO_EIGHTHS = (0, 1, 2, 1)
+
+
 def ostinato(ctx: PartContext, span: Span, rng: np.random.Generator, voicer: Voicer) -> list[Note]:
-    """Cinematic strings: root, root, fifth, root in driving eighths or sixteenths."""
-    step = SIXTEENTH_BEATS if span.energy >= 0.6 else EIGHTH_BEATS
-    figure = (0, 0, 1, 0)
+    """Cinematic strings: a driving spiccato figure on root, fifth and octave, sixteenths in
+    3+3+2 accent groups when the energy is up, rocking eighths when it is not."""
+    sixteenths = span.energy >= 0.6
+    step = SIXTEENTH_BEATS if sixteenths else EIGHTH_BEATS
+    figure = _OSTINATO_SIXTEENTHS if sixteenths else _OSTINATO_EIGHTHS
     notes = []
     for seg in _segments(ctx, span):
         shape = voicer.power(seg.chord)
-        pair = (shape[0], shape[1] if len(shape) > 1 else shape[0])
-        for k, t in enumerate(grid(seg.start_beat, seg.end_beat, step)):
-            weight = 1.1 if _on_pulse(ctx, t) else 0.88
-            notes.append(
-                note(t, step * 0.8, pair[figure[k % 4]], ctx.velocity(span.energy, weight))
-            )
+        for t in grid(seg.start_beat, seg.end_beat, step):
+            k = round((t % ctx.bar_beats) / step)
+            index = figure[k % len(figure)]
+            if sixteenths:
+                weight = 1.12 if k % len(figure) in _OSTINATO_ACCENTS else 0.82
+            else:
+                weight = 1.08 if _on_pulse(ctx, t) else 0.9
+            pitch = shape[min(index, len(shape) - 1)]
+            notes.append(note(t, step * 0.75, pitch, ctx.velocity(span.energy, weight)))
     return notes
 
 
@@ -326,6 +350,40 @@ def scratch(ctx: PartContext, span: Span, rng: np.random.Generator, voicer: Voic
     return notes
 
 
+# Per eighth of a bar: the upper note of the dyad above the root. Over seventh chords the fifth
+# rocks up to the sixth (and, when the band digs in, the flat seventh): the boogie shuffle.
+_SHUFFLE_SEVENTHS = (7, 7, 9, 9, 7, 7, 9, 9)
+_SHUFFLE_SEVENTHS_HIGH = (7, 7, 9, 9, 10, 10, 9, 9)
+_SHUFFLE_TRIADS = (7, 7, 12, 12, 7, 7, 12, 12)
+SHUFFLE_HIGH_ENERGY = 0.65
+
+
+def shuffle(ctx: PartContext, span: Span, rng: np.random.Generator, voicer: Voicer) -> list[Note]:
+    """Blues rhythm guitar: two-note dyads on the low strings in eighths (the feel swings them),
+    root and fifth rocking to root and sixth over seventh chords, fifth and octave over triads,
+    each chord's root kept near the last one's."""
+    notes = []
+    for seg in _segments(ctx, span):
+        chord = seg.chord
+        root = voicer.power(chord)[0]
+        sevenths = len(chord.quality.intervals) >= 4
+        if not sevenths:
+            uppers = _SHUFFLE_TRIADS
+        elif span.energy >= SHUFFLE_HIGH_ENERGY:
+            uppers = _SHUFFLE_SEVENTHS_HIGH
+        else:
+            uppers = _SHUFFLE_SEVENTHS
+        for t in grid(seg.start_beat, seg.end_beat, EIGHTH_BEATS):
+            k = round((t % ctx.bar_beats) / EIGHTH_BEATS)
+            upper = root + uppers[k % len(uppers)]
+            if upper > ctx.high:
+                upper -= 12
+            weight = 1.06 if _on_pulse(ctx, t) else 0.86
+            velocity = ctx.velocity(span.energy, weight)
+            notes += [note(t, EIGHTH_BEATS * 0.8, p, velocity) for p in sorted({root, upper})]
+    return notes
+
+
 WRITERS: dict[ChordPattern, ChordWriter] = {
     ChordPattern.POWER_EIGHTHS: power_eighths,
     ChordPattern.POWER_SUSTAIN: power_sustain,
@@ -341,6 +399,7 @@ WRITERS: dict[ChordPattern, ChordWriter] = {
     ChordPattern.BROKEN: broken,
     ChordPattern.OSTINATO: ostinato,
     ChordPattern.SCRATCH: scratch,
+    ChordPattern.SHUFFLE: shuffle,
 }
 
 

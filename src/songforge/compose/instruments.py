@@ -42,7 +42,7 @@ INSTRUMENTS: tuple[HintedInstrument, ...] = (
         _P.DISTORTED_GUITAR,
     ),
     HintedInstrument(
-        ("electric guitar", "overdriven guitar", "rock guitar"), 29, _P.DISTORTED_GUITAR
+        ("electric guitar", "overdriven guitar", "rock guitar"), 29, _P.OVERDRIVEN_GUITAR
     ),
     HintedInstrument(("clean guitar", "jazz guitar", "guitar"), 27, _P.CLEAN_GUITAR),
     HintedInstrument(("banjo",), 105, _P.BANJO),

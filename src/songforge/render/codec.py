@@ -10,9 +10,13 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-import wave
+import threading
 import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import lameenc
 import numpy as np
@@ -43,36 +47,321 @@ def format_from_path(path: Path | str) -> AudioFormat | None:
     return _SUFFIXES.get(Path(path).suffix.lower())
 
 
-def to_pcm16(audio: np.ndarray) -> np.ndarray:
-    """float (channels, n) → interleaved int16 (n, channels) with seeded TPDF dither (±1 LSB)."""
+_DITHER_BLOCK = 1 << 18  # frames per draw of dither noise (fixes the noise sequence)
+
+
+def to_pcm16(audio: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """float (channels, n) → interleaved int16 (n, channels) with seeded TPDF dither (±1 LSB),
+    written into ``out`` when given."""
     chans = _as_channels(audio)
-    rng = np.random.default_rng(DITHER_SEED)
-    frames = chans.shape[1]
-    out = np.empty((frames, chans.shape[0]), dtype=np.int16)
-    block = 1 << 18
-    for start in range(0, frames, block):
-        stop = min(start + block, frames)
-        scaled = chans[:, start:stop].T * np.float32(PCM_MAX)
-        scaled += rng.random(scaled.shape, dtype=np.float32)
-        scaled -= rng.random(scaled.shape, dtype=np.float32)
-        np.rint(scaled, out=scaled)
-        np.clip(scaled, -PCM_MAX - 1, PCM_MAX, out=scaled)
-        out[start:stop] = scaled
+    if out is None:
+        out = np.empty((chans.shape[1], chans.shape[0]), dtype=np.int16)
+    dither = _Dither(chans.shape[0], chans.shape[1])
+    for start in range(0, chans.shape[1], _DITHER_BLOCK):
+        block = dither.block(chans[:, start : start + _DITHER_BLOCK])
+        out[start : start + block.shape[0]] = block
     return out
+
+
+class BlockSource(Protocol):
+    """Audio read a block at a time, in order: float32 (channels, stop - start) per call."""
+
+    channels: int
+    frames: int
+
+    def read(self, start: int, stop: int) -> np.ndarray: ...
+
+
+class _ArraySource:
+    def __init__(self, chans: np.ndarray) -> None:
+        self.chans = chans
+        self.channels, self.frames = chans.shape
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.chans[:, start:stop]
+
+
+class _Dither:
+    """Seeded TPDF dither to int16, a block of ``_DITHER_BLOCK`` frames at a time in order (the
+    block size fixes the noise sequence). Each block is valid until the next is made."""
+
+    def __init__(self, channels: int, frames: int) -> None:
+        self.rng = np.random.default_rng(DITHER_SEED)
+        shape = (min(_DITHER_BLOCK, max(frames, 1)), channels)
+        self.scaled = np.empty(shape, dtype=np.float32)
+        self.noise = np.empty(shape, dtype=np.float32)
+        self.pcm = np.empty(shape, dtype=np.int16)
+
+    def block(self, samples: np.ndarray) -> np.ndarray:
+        """The next block: float (channels, m ≤ ``_DITHER_BLOCK``) → int16 (m, channels)."""
+        size = samples.shape[1]
+        block, noise = self.scaled[:size], self.noise[:size]
+        np.multiply(samples.T, np.float32(PCM_MAX), out=block)
+        self.rng.random(out=noise, dtype=np.float32)
+        block += noise
+        self.rng.random(out=noise, dtype=np.float32)
+        block -= noise
+        np.rint(block, out=block)
+        np.clip(block, -PCM_MAX - 1, PCM_MAX, out=block)
+        np.copyto(self.pcm[:size], block, casting="unsafe")
+        return self.pcm[:size]
 
 
 def encode(audio: np.ndarray, sample_rate_hz: int, fmt: AudioFormat) -> bytes:
     """float32 (channels, n) → file bytes in ``fmt``; WAV/FLAC are 16-bit PCM and deterministic."""
-    fmt = AudioFormat(fmt)
-    if fmt is AudioFormat.WAV:
-        return _encode_wav(to_pcm16(audio), sample_rate_hz)
-    if fmt is AudioFormat.FLAC:
-        buffer = io.BytesIO()
-        soundfile.write(buffer, to_pcm16(audio), sample_rate_hz, format="FLAC", subtype="PCM_16")
-        return buffer.getvalue()
-    if fmt is AudioFormat.MP3:
-        return _encode_mp3(to_pcm16(audio), sample_rate_hz)
-    return _encode_ogg(_as_channels(audio), sample_rate_hz)
+    return encode_blocks(_ArraySource(_as_channels(audio)), sample_rate_hz, fmt)
+
+
+def encode_blocks(source: BlockSource, sample_rate_hz: int, fmt: AudioFormat) -> bytes:
+    """:func:`encode` for audio read a block at a time (never held whole)."""
+    data = _Writer.make(AudioFormat(fmt), source, sample_rate_hz).run(lambda frames: True)
+    if data is None:  # pragma: no cover - nothing here stops a run
+        raise OutputError("encoding stopped")
+    return data
+
+
+class StreamEncoder:
+    """Encodes audio that is still being written: the producer fills ``audio`` (channels, n)
+    from the start and calls :meth:`advance` as frames become final; a worker thread encodes
+    each block as soon as it is complete. :meth:`restart` voids what was written (the producer
+    will write it again); :meth:`result` gives the same bytes :func:`encode` gives for the
+    finished audio."""
+
+    def __init__(self, audio: np.ndarray, sample_rate_hz: int, fmt: AudioFormat) -> None:
+        self.chans = _as_channels(audio)
+        self.sample_rate_hz, self.fmt = sample_rate_hz, AudioFormat(fmt)
+        self._ready = 0
+        self._generation = 0  # bumped by each restart; a run of an older one stops
+        self._running = -1  # the generation the worker is on
+        self._cancelled = False
+        self._done: tuple[int, bytes] | None = None
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name="songforge-encode", daemon=True)
+        self._thread.start()
+
+    def advance(self, frames: int) -> None:
+        """Frames [0, frames) are final."""
+        with self._cond:
+            self._ready = max(self._ready, frames)
+            self._cond.notify_all()
+
+    def restart(self) -> None:
+        """Frames written so far are void; waits until the worker has left them."""
+        with self._cond:
+            self._generation += 1
+            self._ready = 0
+            self._done = None
+            self._cond.notify_all()
+            while self._running not in (self._generation, -2) and self._error is None:
+                self._cond.wait()
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+
+    def result(self) -> bytes:
+        """The encoded file, once every frame is in (waits for the worker)."""
+        with self._cond:
+            while True:
+                if self._error is not None:
+                    raise self._error
+                if self._done is not None and self._done[0] == self._generation:
+                    return self._done[1]
+                if self._cancelled or not self._thread.is_alive():
+                    raise OutputError("the encoder stopped before the audio was complete")
+                self._cond.wait()
+
+    def _work(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    if self._cancelled:
+                        return
+                    generation = self._generation
+                    self._running = generation
+                    self._cond.notify_all()
+                writer = _Writer.make(self.fmt, _ArraySource(self.chans), self.sample_rate_hz)
+                data = writer.run(partial(self._wait_for, generation=generation))
+                with self._cond:
+                    if data is not None and generation == self._generation:
+                        self._done = (generation, data)
+                        self._cond.notify_all()
+                    while generation == self._generation and not self._cancelled:
+                        self._cond.wait()  # done: wait for a restart (or the end)
+        except BaseException as exc:
+            with self._cond:
+                self._error = exc
+                self._running = -2
+                self._cond.notify_all()
+
+    def _wait_for(self, frames: int, *, generation: int) -> bool:
+        """Block until frames [0, frames) are final; False if this run is void."""
+        with self._cond:
+            while self._ready < frames and generation == self._generation:
+                if self._cancelled:
+                    return False
+                self._cond.wait()
+            return generation == self._generation and not self._cancelled
+
+
+class _Writer:
+    """One format's encoder, fed a block of frames at a time in order."""
+
+    block = _DITHER_BLOCK
+
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        self.source, self.sample_rate_hz = source, sample_rate_hz
+        self.channels, self.frames = source.channels, source.frames
+
+    @staticmethod
+    def make(fmt: AudioFormat, source: BlockSource, sample_rate_hz: int) -> _Writer:
+        kinds: dict[AudioFormat, type[_Writer]] = {
+            AudioFormat.WAV: _WavWriter,
+            AudioFormat.FLAC: _FlacWriter,
+            AudioFormat.MP3: _Mp3Writer,
+            AudioFormat.OGG: _OggWriter,
+        }
+        return kinds[fmt](source, sample_rate_hz)
+
+    def run(self, ready: Callable[[int], bool]) -> bytes | None:
+        """Encode every block once ``ready(end of block)`` allows; None if it says stop."""
+        try:
+            for start in range(0, self.frames, self.block):
+                stop = min(start + self.block, self.frames)
+                if not ready(stop):
+                    return None
+                self.write(start, self.source.read(start, stop))
+            return self.finish()
+        finally:
+            self.close()
+
+    def write(self, start: int, samples: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources (also after a stop or an error)."""
+
+
+class _PcmWriter(_Writer):
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        super().__init__(source, sample_rate_hz)
+        self.dither = _Dither(self.channels, self.frames)
+
+    def write(self, start: int, samples: np.ndarray) -> None:
+        self.pcm(start, self.dither.block(samples))
+
+    def pcm(self, start: int, block: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class _WavWriter(_PcmWriter):
+    """A canonical 44-byte-header PCM WAV, the samples dithered straight into the file image."""
+
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        super().__init__(source, sample_rate_hz)
+        data_bytes = self.frames * self.channels * 2
+        self.image = bytearray(_WAV_HEADER_BYTES + data_bytes)
+        self.image[:_WAV_HEADER_BYTES] = _wav_header(self.channels, sample_rate_hz, data_bytes)
+        self.samples = np.frombuffer(self.image, dtype="<i2", offset=_WAV_HEADER_BYTES).reshape(
+            self.frames, self.channels
+        )
+
+    def pcm(self, start: int, block: np.ndarray) -> None:
+        self.samples[start : start + block.shape[0]] = block
+
+    def finish(self) -> bytes:
+        del self.samples
+        return bytes(self.image)
+
+
+class _FlacWriter(_PcmWriter):
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        super().__init__(source, sample_rate_hz)
+        self.buffer = io.BytesIO()
+        self.file = soundfile.SoundFile(
+            self.buffer,
+            "w",
+            samplerate=sample_rate_hz,
+            channels=self.channels,
+            format="FLAC",
+            subtype="PCM_16",
+        )
+
+    def pcm(self, start: int, block: np.ndarray) -> None:
+        self.file.write(block)
+
+    def finish(self) -> bytes:
+        self.file.close()
+        return self.buffer.getvalue()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Mp3Writer(_PcmWriter):
+    """LAME on a helper thread (it releases the GIL) a block behind the dithering; fed in
+    blocks, LAME writes the same bytes as in one call."""
+
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        super().__init__(source, sample_rate_hz)
+        self.encoder = lameenc.Encoder()
+        self.encoder.set_bit_rate(MP3_BITRATE_KBPS)
+        self.encoder.set_in_sample_rate(sample_rate_hz)
+        self.encoder.set_channels(self.channels)
+        self.encoder.set_quality(MP3_QUALITY)
+        self.lame = ThreadPoolExecutor(1, "songforge-lame")
+        self.pending: Future[bytes] | None = None
+        self.pieces: list[bytes] = []
+
+    def pcm(self, start: int, block: np.ndarray) -> None:
+        data = block.tobytes()
+        if self.pending is not None:
+            self.pieces.append(self.pending.result())
+        self.pending = self.lame.submit(self.encoder.encode, data)
+
+    def finish(self) -> bytes:
+        if self.pending is not None:
+            self.pieces.append(self.pending.result())
+            self.pending = None
+        self.pieces.append(self.encoder.flush())
+        return b"".join(self.pieces)
+
+    def close(self) -> None:
+        self.lame.shutdown(wait=True)
+
+
+class _OggWriter(_Writer):
+    """Vorbis from the float samples, in the blocks libsndfile needs."""
+
+    block = OGG_BLOCK_FRAMES
+
+    def __init__(self, source: BlockSource, sample_rate_hz: int) -> None:
+        super().__init__(source, sample_rate_hz)
+        self.buffer = io.BytesIO()
+        self.file = soundfile.SoundFile(
+            self.buffer,
+            "w",
+            samplerate=sample_rate_hz,
+            channels=self.channels,
+            format="OGG",
+            subtype="VORBIS",
+            compression_level=1.0 - OGG_QUALITY,
+        )
+
+    def write(self, start: int, samples: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(samples.T))
+
+    def finish(self) -> bytes:
+        self.file.close()
+        return set_ogg_serial(self.buffer.getvalue(), OGG_SERIAL)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int, fmt: AudioFormat) -> None:
@@ -120,40 +409,28 @@ def _as_channels(audio: np.ndarray) -> np.ndarray:
     return chans
 
 
-def _encode_wav(pcm: np.ndarray, sample_rate_hz: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(pcm.shape[1])
-        out.setsampwidth(2)
-        out.setframerate(sample_rate_hz)
-        out.writeframes(pcm.astype("<i2", copy=False).tobytes())
-    return buffer.getvalue()
+_WAV_HEADER_BYTES = 44
 
 
-def _encode_mp3(pcm: np.ndarray, sample_rate_hz: int) -> bytes:
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(MP3_BITRATE_KBPS)
-    encoder.set_in_sample_rate(sample_rate_hz)
-    encoder.set_channels(pcm.shape[1])
-    encoder.set_quality(MP3_QUALITY)
-    return bytes(encoder.encode(pcm.astype("<i2", copy=False).tobytes()) + encoder.flush())
-
-
-def _encode_ogg(chans: np.ndarray, sample_rate_hz: int) -> bytes:
-    buffer = io.BytesIO()
-    with soundfile.SoundFile(
-        buffer,
-        "w",
-        samplerate=sample_rate_hz,
-        channels=chans.shape[0],
-        format="OGG",
-        subtype="VORBIS",
-        compression_level=1.0 - OGG_QUALITY,
-    ) as out:
-        frames = chans.shape[1]
-        for start in range(0, frames, OGG_BLOCK_FRAMES):
-            out.write(np.ascontiguousarray(chans[:, start : start + OGG_BLOCK_FRAMES].T))
-    return set_ogg_serial(buffer.getvalue(), OGG_SERIAL)
+def _wav_header(channels: int, sample_rate_hz: int, data_bytes: int) -> bytes:
+    """The header the standard library's ``wave`` module writes for 16-bit PCM."""
+    block_align = channels * 2
+    return b"".join(
+        [
+            b"RIFF",
+            (36 + data_bytes).to_bytes(4, "little"),
+            b"WAVEfmt ",
+            (16).to_bytes(4, "little"),
+            (1).to_bytes(2, "little"),
+            channels.to_bytes(2, "little"),
+            sample_rate_hz.to_bytes(4, "little"),
+            (sample_rate_hz * block_align).to_bytes(4, "little"),
+            block_align.to_bytes(2, "little"),
+            (16).to_bytes(2, "little"),
+            b"data",
+            data_bytes.to_bytes(4, "little"),
+        ]
+    )
 
 
 _BIT_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))

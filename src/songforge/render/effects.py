@@ -181,13 +181,23 @@ def linked_compressor_gain(
     """Gain (n,) of a stereo-linked compressor: pedalboard's Compressor run once on the channel
     maximum, its gain read back as output / input. One mono pass instead of two, and both
     channels get the same gain so the image does not shift."""
+    compressor = pedalboard.Compressor(
+        threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
+    )
+    return linked_gain(audio, compressor, float(sample_rate_hz))
+
+
+def linked_gain(
+    audio: np.ndarray, compressor: pedalboard.Compressor, sample_rate_hz: float, reset: bool = True
+) -> np.ndarray:
+    """:func:`linked_compressor_gain` with a given compressor, which keeps its state between
+    calls when ``reset`` is False (so a song can be compressed a chunk at a time)."""
     detector = np.abs(audio[0]).astype(np.float32, copy=False)
     for channel in audio[1:]:
         np.maximum(detector, np.abs(channel), out=detector)
     detector += np.float32(1e-9)
-    compressor = pedalboard.Compressor(
-        threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
-    )
-    compressed = compressor.process(detector[np.newaxis, :], float(sample_rate_hz))[0]
+    compressed = compressor.process(
+        detector[np.newaxis, :], sample_rate_hz, detector.shape[0], reset=reset
+    )[0]
     np.divide(compressed, detector, out=compressed)
     return np.minimum(compressed, np.float32(1.0), out=compressed)

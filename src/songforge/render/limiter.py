@@ -100,11 +100,30 @@ def sample_gain(
 ) -> np.ndarray:
     """Per-sample linear gain: reduction ramps linearly from the previous block's value to this
     block's over the block (a look-ahead attack of one block), float32 (n,)."""
-    previous = np.concatenate([reduction_db[:1], reduction_db[:-1]]).astype(np.float32)
-    current = reduction_db.astype(np.float32)
+    return gain_range(reduction_db, input_gain_db, block_samples, 0, n)
+
+
+def gain_range(
+    reduction_db: np.ndarray, input_gain_db: float, block_samples: int, start: int, stop: int
+) -> np.ndarray:
+    """:func:`sample_gain` over samples [start, stop) only, float32 (stop - start,)."""
+    first, last = start // block_samples, -(-stop // block_samples)
+    current = reduction_db[first:last].astype(np.float32)
+    previous = np.empty_like(current)
+    previous[1:] = current[:-1]
+    previous[0] = reduction_db[max(first - 1, 0)]
     ramp = (np.arange(1, block_samples + 1, dtype=np.float32) / block_samples)[np.newaxis, :]
     gain_db = previous[:, np.newaxis] + (current - previous)[:, np.newaxis] * ramp
-    gain_db = gain_db.reshape(-1)[:n]
+    offset = start - first * block_samples
+    gain_db = gain_db.reshape(-1)[offset : offset + stop - start]
     np.subtract(np.float32(input_gain_db), gain_db, out=gain_db)
     np.multiply(gain_db, np.float32(math.log(10.0) / 20.0), out=gain_db)
     return np.exp(gain_db, out=gain_db)
+
+
+def varying_blocks(reduction_db: np.ndarray) -> np.ndarray:
+    """Blocks whose gain is not the plain input gain throughout (reduction at either end of the
+    block's ramp), as a boolean mask."""
+    active = reduction_db > 0.0
+    active[1:] |= active[:-1].copy()
+    return active

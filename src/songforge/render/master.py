@@ -1,16 +1,22 @@
 """Pre-master mix → mastered audio at the loudness target with a true-peak ceiling.
 
 Chain: tilt EQ → linked glue compressor → soft clip → optional lo-fi → true-peak limiter. The
-limiter's input gain is searched on block summaries (milliseconds per try), applied once, then
-integrated loudness and true peak are measured exactly and corrected if needed. Only a static
-gain and peak reduction are applied after the glue compressor, so quiet intros and outros stay
-as quiet relative to the song as the mix made them."""
+limiter's input gain is searched on block summaries (milliseconds per try) taken in one pass,
+then the result is verified exactly (integrated loudness, true peak) before the gain is applied
+in place. Only a static gain and peak reduction are applied after the glue compressor, so quiet
+intros and outros stay as quiet relative to the song as the mix made them.
+
+Every pass walks the song a chunk at a time with a helper thread one chunk behind (filters and
+the K-weighting carry their state in order), so the two cores share the work, no song-length
+scratch is made, and the result does not depend on the scheduling."""
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pedalboard
@@ -30,6 +36,19 @@ CEILING_MARGIN_DB = 0.5  # aim under the limit: decoded MP3/Vorbis overshoot by 
 LOUDNESS_TOLERANCE_LU = 0.1  # re-apply when the exact measurement misses by more than this
 MAX_EXTRA_GAIN_DB = 24.0  # the search never pushes the limiter harder than this
 _MAX_ROUNDS = 5
+_CHUNK = 1 << 16  # samples per step of every pass (rounded to whole limiter blocks)
+_TP_CONTEXT = 12  # samples each side a true-peak interpolation reads
+_TAPS_ABS_SUM = 2.5  # ≥ the sum of |taps| of any true-peak interpolation phase (2.29)
+
+
+class OutputTap(Protocol):
+    """Told as the mastered audio is written (e.g. an encoder that runs alongside)."""
+
+    def advance(self, frames: int) -> None:
+        """Frames [0, frames) of the output are final (unless :meth:`restart` follows)."""
+
+    def restart(self) -> None:
+        """What was written is void; it is written again from the start."""
 
 
 @dataclass(frozen=True)
@@ -39,58 +58,54 @@ class MasterResult:
     true_peak_dbtp: float
 
 
-def master(mix: np.ndarray, settings: MasterSettings, sample_rate_hz: int) -> MasterResult:
+def master(
+    mix: np.ndarray,
+    settings: MasterSettings,
+    sample_rate_hz: int,
+    *,
+    in_place: bool = False,
+    tap: Callable[[np.ndarray], OutputTap] | None = None,
+) -> MasterResult:
     """Master ``mix`` (float (2, n) or (1, n)) to ``settings.target_lufs`` integrated loudness
-    with true peak at or under ``settings.true_peak_dbtp``. Deterministic."""
-    audio = _stereo_copy(mix)
+    with true peak at or under ``settings.true_peak_dbtp``. Deterministic.
+
+    ``in_place=True`` lets a float32 (2, n) ``mix`` become the result (the caller gives it up),
+    which saves a song-length copy. ``tap`` is given the output array before it is written and
+    returns an :class:`OutputTap` told as it fills (the result is then written into that new
+    array while it is measured, so an encoder can start before mastering ends)."""
+    audio = _stereo(mix, copy=not in_place)
     peak = meter.sample_peak(audio)
     if not math.isfinite(peak):
         raise RenderError("the mix holds NaN or infinite samples; nothing to master")
     if peak == 0.0:
         return MasterResult(audio, -math.inf, -math.inf)
     audio *= np.float32(meter.db_to_gain(INPUT_PEAK_DBFS) / peak)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        audio = _tilt(audio, settings, sample_rate_hz)
-        bus = settings.bus_compressor
-        audio *= effects.linked_compressor_gain(
-            audio, sample_rate_hz, bus.threshold_db, bus.ratio, bus.attack_ms, bus.release_ms
-        )
-        if settings.saturation_db > 0.0:
-            _saturate(audio, settings, sample_rate_hz)
+    block = limiter.block_length(sample_rate_hz, LOOKAHEAD_MS)
+    chunk = block * max(1, _CHUNK // block)
+    with meter.single_threaded_blas(), ThreadPoolExecutor(1, "songforge-master") as helper:
+        passes = _Passes(audio, sample_rate_hz, block, chunk, helper)
+        loudness = passes.tilt_and_compress(settings)
+        clip: tuple[float, float] | None = None
+        if settings.saturation_db > 0.0 and math.isfinite(loudness):
+            level = meter.db_to_gain(settings.target_lufs - loudness)
+            ceiling = meter.db_to_gain(settings.true_peak_dbtp) / level
+            clip = (ceiling * meter.db_to_gain(-settings.saturation_db), ceiling)
         if settings.lofi:
+            if clip is not None:
+                effects.soft_clip(audio, *clip)
+                clip = None
             audio = _lofi(audio, sample_rate_hz)
-        return _limit_to_target(audio, settings, sample_rate_hz, pool)
+            passes = _Passes(audio, sample_rate_hz, block, chunk, helper)
+        return _limit_to_target(passes, settings, clip, tap)
 
 
-def _stereo_copy(mix: np.ndarray) -> np.ndarray:
-    audio = np.array(mix, dtype=np.float32, copy=True, ndmin=2)
-    if audio.shape[0] == 1:
+def _stereo(mix: np.ndarray, *, copy: bool) -> np.ndarray:
+    audio = np.array(mix, dtype=np.float32, copy=copy or None, ndmin=2, order="C")
+    if audio.ndim == 2 and audio.shape[0] == 1:
         audio = np.repeat(audio, 2, axis=0)
     if audio.ndim != 2 or audio.shape[0] != 2:
         raise ValueError(f"master expects (2, n) audio, not shape {np.shape(mix)}")
     return audio
-
-
-def _tilt(audio: np.ndarray, settings: MasterSettings, sample_rate_hz: int) -> np.ndarray:
-    plugins: list[pedalboard.Plugin] = []
-    if settings.low_shelf_db:
-        plugins.append(pedalboard.LowShelfFilter(TILT_LOW_HZ, settings.low_shelf_db, TILT_Q))
-    if settings.high_shelf_db:
-        plugins.append(pedalboard.HighShelfFilter(TILT_HIGH_HZ, settings.high_shelf_db, TILT_Q))
-    if not plugins:
-        return audio
-    return pedalboard.Pedalboard(plugins).process(audio, float(sample_rate_hz), 1 << 16)
-
-
-def _saturate(audio: np.ndarray, settings: MasterSettings, sample_rate_hz: int) -> None:
-    """Soft clip in place: the knee sits ``saturation_db`` under the final ceiling, judged at the
-    gain the loudness target will need, so the amount does not depend on the mix level."""
-    loudness = meter.integrated_loudness(audio, sample_rate_hz)
-    if not math.isfinite(loudness):
-        return
-    level = meter.db_to_gain(settings.target_lufs - loudness)
-    ceiling = meter.db_to_gain(settings.true_peak_dbtp) / level
-    effects.soft_clip(audio, ceiling * meter.db_to_gain(-settings.saturation_db), ceiling)
 
 
 def _lofi(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -99,6 +114,167 @@ def _lofi(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
         [pedalboard.LowpassFilter(LOFI_LOWPASS_HZ), pedalboard.LowpassFilter(LOFI_LOWPASS_HZ)]
     )
     return board.process(wobbled, float(sample_rate_hz), 1 << 16)
+
+
+class _Passes:
+    """Chunked passes over the song: the calling thread does one stage of each chunk while the
+    helper thread does the next stage of the chunk before it, in order."""
+
+    def __init__(
+        self,
+        audio: np.ndarray,
+        sample_rate_hz: int,
+        block: int,
+        chunk: int,
+        helper: ThreadPoolExecutor,
+    ) -> None:
+        self.audio, self.rate, self.block, self.chunk = audio, sample_rate_hz, block, chunk
+        self.n = audio.shape[1]
+        self.helper = helper
+
+    def spans(self) -> Iterator[tuple[int, int]]:
+        for start in range(0, self.n, self.chunk):
+            yield start, min(start + self.chunk, self.n)
+
+    def _pipeline(
+        self, front: Callable[[int, int], None], back: Callable[[int, int], None]
+    ) -> None:
+        """front(chunk k) here, then back(chunk k) on the helper while front(k + 1) runs."""
+        pending: Future[None] | None = None
+        try:
+            for start, stop in self.spans():
+                front(start, stop)
+                if pending is not None:
+                    pending.result()
+                pending = self.helper.submit(back, start, stop)
+        finally:
+            if pending is not None:
+                pending.result()
+
+    def tilt_and_compress(self, settings: MasterSettings) -> float:
+        """In place: tilt EQ, then the stereo-linked glue compressor. Returns the integrated
+        loudness of the result when saturation needs it, else NaN."""
+        audio, rate = self.audio, float(self.rate)
+        plugins: list[pedalboard.Plugin] = []
+        if settings.low_shelf_db:
+            plugins.append(pedalboard.LowShelfFilter(TILT_LOW_HZ, settings.low_shelf_db, TILT_Q))
+        if settings.high_shelf_db:
+            plugins.append(pedalboard.HighShelfFilter(TILT_HIGH_HZ, settings.high_shelf_db, TILT_Q))
+        tilt = pedalboard.Pedalboard(plugins)
+        bus = settings.bus_compressor
+        compressor = pedalboard.Compressor(
+            threshold_db=bus.threshold_db,
+            ratio=bus.ratio,
+            attack_ms=bus.attack_ms,
+            release_ms=bus.release_ms,
+        )
+        power = None
+        if settings.saturation_db > 0.0:
+            power = meter.KWeightedBlocks(2, self.rate, self.block, self.n)
+
+        def front(start: int, stop: int) -> None:
+            if plugins:
+                audio[:, start:stop] = tilt.process(
+                    audio[:, start:stop], rate, self.chunk, reset=start == 0
+                )
+
+        def back(start: int, stop: int) -> None:
+            piece = audio[:, start:stop]
+            piece *= effects.linked_gain(piece, compressor, rate, reset=start == 0)
+            if power is not None:
+                power.add(piece)
+
+        self._pipeline(front, back)
+        return power.loudness() if power is not None else math.nan
+
+    def analyse(self, clip: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Soft clip in place (if asked), then per limiter block: the true-peak maximum and the
+        K-weighted power sum. One pass; the true peak here, the K-weighting on the helper."""
+        audio, block = self.audio, self.block
+        peaks = np.zeros(-(-self.n // block), dtype=np.float32)
+        power = meter.KWeightedBlocks(2, self.rate, block, self.n)
+        spans = list(self.spans())
+        if clip is not None and spans:
+            effects.soft_clip(audio[:, : spans[0][1]], *clip)
+
+        def front(start: int, stop: int) -> None:
+            following = stop + self.chunk
+            if clip is not None and stop < self.n:  # the next chunk is the context read here
+                effects.soft_clip(audio[:, stop:following], *clip)
+            maxima = meter.block_maxima(meter.envelope_range(audio, start, stop), block)
+            peaks[start // block : start // block + maxima.shape[0]] = maxima
+
+        self._pipeline(front, lambda start, stop: power.add(audio[:, start:stop]))
+        return peaks, power.sums
+
+    def verify(
+        self,
+        peaks: np.ndarray,
+        reduction_db: np.ndarray,
+        gain_db: float,
+        out: np.ndarray | None = None,
+        tap: OutputTap | None = None,
+    ) -> tuple[float, float]:
+        """Integrated loudness and true peak of the audio with the limiter's gain applied,
+        measured exactly without making it. The K-weighting runs over gained chunks on the
+        helper. The true peak: where the gain is the plain input gain it is the input's
+        scaled (interpolation is linear); elsewhere each block has an upper bound from its
+        gain range, and blocks are computed on the gained samples, highest bound first, until
+        no bound can beat the maximum found. With ``out``, the gained audio is written there
+        (and ``tap`` told) as it goes."""
+        audio, block = self.audio, self.block
+        power = meter.KWeightedBlocks(2, self.rate, block, self.n)
+        gained: dict[int, np.ndarray] = {}
+
+        def front(start: int, stop: int) -> None:
+            gain = limiter.gain_range(reduction_db, gain_db, block, start, stop)
+            if out is None:
+                gained[start] = audio[:, start:stop] * gain
+                return
+            gained[start] = np.multiply(audio[:, start:stop], gain, out=out[:, start:stop])
+            if tap is not None:
+                tap.advance(stop)
+
+        def back(start: int, stop: int) -> None:
+            power.add(gained.pop(start))
+
+        self._pipeline(front, back)
+        return power.loudness(), meter.gain_to_db(self._gained_peak(peaks, reduction_db, gain_db))
+
+    def _gained_peak(self, peaks: np.ndarray, reduction_db: np.ndarray, gain_db: float) -> float:
+        audio, block, n = self.audio, self.block, self.n
+        # block b's envelope reads 12 samples into b - 1 and b + 1, whose gains ramp from the
+        # reductions at the ends of blocks b - 2 .. b + 1
+        ends = np.concatenate([reduction_db[:1], reduction_db[:1], reduction_db, reduction_db[-1:]])
+        window = np.lib.stride_tricks.sliding_window_view(ends, 4)
+        most, least = window.max(axis=1), window.min(axis=1)
+        gain = meter.db_to_gain(gain_db)
+        plain = most == 0.0
+        peak = float(peaks[plain].max()) * gain if plain.any() else 0.0
+        varying = np.flatnonzero(~plain)
+        if varying.size == 0:
+            return peak
+        neighbours = np.maximum(peaks, np.maximum(np.roll(peaks, 1), np.roll(peaks, -1)))
+        high = gain * 10.0 ** (-least[varying] / 20.0)
+        low = gain * 10.0 ** (-most[varying] / 20.0)
+        # |sum h_k g_k x_k| <= g_max |sum h_k x_k| + (g_max - g_min) sum |h_k| max |x|
+        bounds = high * peaks[varying] + (high - low) * _TAPS_ABS_SUM * neighbours[varying]
+        for index in np.argsort(-bounds, kind="stable"):
+            if bounds[index] <= peak:
+                break
+            b = int(varying[index])
+            start, stop = b * block, min((b + 1) * block, n)
+            lo, hi = max(0, start - _TP_CONTEXT), min(n, stop + _TP_CONTEXT)
+            samples = audio[:, lo:hi] * limiter.gain_range(reduction_db, gain_db, block, lo, hi)
+            peak = max(peak, float(meter.envelope_range(samples, start - lo, stop - lo).max()))
+        return peak
+
+    def apply(self, reduction_db: np.ndarray, gain_db: float) -> None:
+        audio = self.audio
+        for start, stop in self.spans():
+            audio[:, start:stop] *= limiter.gain_range(
+                reduction_db, gain_db, self.block, start, stop
+            )
 
 
 @dataclass(frozen=True)
@@ -156,13 +332,14 @@ class _Search:
 
 
 def _limit_to_target(
-    audio: np.ndarray, settings: MasterSettings, sample_rate_hz: int, pool: ThreadPoolExecutor
+    passes: _Passes,
+    settings: MasterSettings,
+    clip: tuple[float, float] | None,
+    tap_for: Callable[[np.ndarray], OutputTap] | None,
 ) -> MasterResult:
-    n = audio.shape[1]
-    block = limiter.block_length(sample_rate_hz, LOOKAHEAD_MS)
-    power_job = pool.submit(meter.k_weighted_block_power, audio, sample_rate_hz, block)
-    peaks = limiter.PeakBlocks.from_peaks(meter.block_peaks(audio, block), block, n)
-    search = _Search(peaks, power_job.result(), sample_rate_hz)
+    audio, block, rate = passes.audio, passes.block, passes.rate
+    block_peaks, block_power = passes.analyse(clip)
+    search = _Search(limiter.PeakBlocks.from_peaks(block_peaks, block, passes.n), block_power, rate)
     loudness = search.loudness(0.0, math.inf)  # no gain, nothing limited
     peak_limit_db = settings.true_peak_dbtp
     ceiling_db = peak_limit_db - CEILING_MARGIN_DB
@@ -173,15 +350,16 @@ def _limit_to_target(
     else:
         gain_db = search.gain_for(aim_lufs, ceiling_db, settings.target_lufs - loudness)
 
-    out = np.empty_like(audio)
+    out = tap = None
+    if tap_for is not None:
+        out = np.empty_like(audio)
+        tap = tap_for(out)
     measured_lufs, measured_tp = -math.inf, math.inf
-    for _ in range(_MAX_ROUNDS):
-        gain = limiter.sample_gain(search.reduction(gain_db, ceiling_db), gain_db, block, n)
-        np.multiply(audio, gain, out=out)
-        del gain
-        loudness_job = pool.submit(meter.integrated_loudness, out, sample_rate_hz)
-        measured_tp = meter.true_peak_dbtp(out)
-        measured_lufs = loudness_job.result()
+    for round_ in range(_MAX_ROUNDS):
+        reduction, applied_db = search.reduction(gain_db, ceiling_db), gain_db
+        if tap is not None and round_:
+            tap.restart()
+        measured_lufs, measured_tp = passes.verify(block_peaks, reduction, applied_db, out, tap)
         over_db = measured_tp - peak_limit_db
         miss = settings.target_lufs - measured_lufs if math.isfinite(aim_lufs) else 0.0
         if over_db <= 0.0 and abs(miss) <= LOUDNESS_TOLERANCE_LU:
@@ -193,8 +371,15 @@ def _limit_to_target(
             gain_db = search.gain_for(aim_lufs, ceiling_db, gain_db - 6.0)
         else:
             gain_db -= max(over_db, 0.0)
+    if out is None:
+        passes.apply(reduction, applied_db)
+        out = audio
     if measured_tp > peak_limit_db:  # last resort: a static trim always lands under the limit
+        if tap is not None:
+            tap.restart()
         out *= np.float32(meter.db_to_gain(peak_limit_db - measured_tp - 0.01))
-        measured_lufs = meter.integrated_loudness(out, sample_rate_hz)
+        if tap is not None:
+            tap.advance(passes.n)
+        measured_lufs = meter.integrated_loudness(out, rate)
         measured_tp = meter.true_peak_dbtp(out)
     return MasterResult(out, measured_lufs, measured_tp)

@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache
+from typing import Any, cast
 
 import numpy as np
 from scipy import signal
@@ -22,17 +23,28 @@ OVERSAMPLING = 4  # true-peak interpolation points per sample interval
 _HALF_TAPS = 12  # interpolation taps each side of an inter-sample point
 _KAISER_BETA = 6.0
 _FRAME = 64  # samples interpolated per row of one matrix product
-_CHUNK = 1 << 18  # samples per chunk (bounds the scratch memory)
+_CHUNK = 1 << 16  # samples per chunk (bounds the scratch memory; 64k measured fastest)
 
 
-def _single_threaded_blas() -> AbstractContextManager[object]:
+@cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def single_threaded_blas() -> AbstractContextManager[object]:
     """Keep BLAS to one thread while interpolating: callers already keep both cores busy, and
-    oversubscribed BLAS threads made the true-peak pass several times slower."""
+    oversubscribed BLAS threads made the true-peak pass several times slower. (Process-wide,
+    as BLAS settings are; cheap to enter once the libraries are known.)"""
     try:
-        from threadpoolctl import threadpool_limits
+        controller = _blas_controller()
     except ImportError:  # a small dependency; without it BLAS picks its own thread count
         return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return cast(AbstractContextManager[object], controller.limit(limits=1, user_api="blas"))
+
+
+_single_threaded_blas = single_threaded_blas
 
 
 def _channels(audio: np.ndarray) -> np.ndarray:
@@ -100,23 +112,57 @@ def k_weighted_block_power(audio: np.ndarray, sample_rate_hz: int, block: int) -
     consecutive blocks of ``block`` samples, the last one partial. float64 (ceil(n / block),)."""
     chans = _channels(audio)
     n = chans.shape[1]
-    sos = k_weighting_sos(sample_rate_hz)
-    blocks = -(-n // block)
-    sums = np.zeros(blocks, dtype=np.float64)
-    state = [np.zeros((sos.shape[0], 2)) for _ in chans]
+    power = KWeightedBlocks(chans.shape[0], sample_rate_hz, block, n)
     step = block * max(1, _CHUNK // block)
     for start in range(0, n, step):
-        stop = min(start + step, n)
-        power = np.zeros(stop - start, dtype=np.float64)
-        for channel, zi in zip(chans, state, strict=True):
-            weighted, zi[...] = signal.sosfilt(sos, channel[start:stop], zi=zi)
-            power += weighted * weighted
-        whole = (stop - start) // block
-        first = start // block
-        sums[first : first + whole] = power[: whole * block].reshape(whole, block).sum(axis=1)
-        if whole * block < stop - start:
-            sums[first + whole] = power[whole * block :].sum()
-    return sums
+        power.add(chans[:, start : start + step])
+    return power.sums
+
+
+class KWeightedBlocks:
+    """K-weighted power summed over channels and over consecutive blocks of ``block`` samples,
+    fed a chunk at a time in order (filter state carries over), so a pass over a song can
+    interleave it with other work. ``sums`` equals :func:`k_weighted_block_power`."""
+
+    def __init__(self, channels: int, sample_rate_hz: int, block: int, n: int) -> None:
+        self.sos = k_weighting_sos(sample_rate_hz)
+        self.state = np.zeros((channels, self.sos.shape[0], 2))
+        self.block, self.n, self.sample_rate_hz = block, n, sample_rate_hz
+        self.sums = np.zeros(-(-n // block), dtype=np.float64)
+        self.position = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        """The next ``chunk`` (channels, m) of the audio; every chunk but the last must be a
+        whole number of blocks."""
+        chans = _channels(chunk)
+        start, m = self.position, chans.shape[1]
+        if start % self.block:
+            raise ValueError("K-weighted chunks must start on a block boundary")
+        power = np.zeros(m, dtype=np.float64)
+        for channel, zi in zip(chans, self.state, strict=True):
+            weighted, zi[...] = signal.sosfilt(self.sos, channel, zi=zi)
+            np.square(weighted, out=weighted)
+            power += weighted
+        whole = m // self.block
+        first = start // self.block
+        self.sums[first : first + whole] = (
+            power[: whole * self.block].reshape(whole, self.block).sum(1)
+        )
+        if whole * self.block < m:
+            self.sums[first + whole] = power[whole * self.block :].sum()
+        self.position = start + m
+
+    def loudness(self) -> float:
+        """Integrated loudness of what was added (``block`` must divide the 100 ms segment)."""
+        segment = _segment(self.sample_rate_hz)
+        if segment % self.block:
+            raise ValueError(f"blocks of {self.block} do not tile {segment}-sample segments")
+        per = segment // self.block
+        count = -(-self.sums.shape[0] // per)
+        padded = np.zeros(count * per, dtype=np.float64)
+        padded[: self.sums.shape[0]] = self.sums
+        segments = padded.reshape(count, per).sum(axis=1)
+        return loudness_from_segments(segments, self.n, self.sample_rate_hz)
 
 
 def _segment(sample_rate_hz: float) -> int:
@@ -221,20 +267,35 @@ def _inter_sample_peaks(channel: np.ndarray, start: int, stop: int) -> np.ndarra
     return values.reshape(frames, OVERSAMPLING - 1, _FRAME).max(axis=1).ravel()[: stop - start]
 
 
+def envelope_range(audio: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The true-peak envelope over samples [start, stop) (the interpolation reads its context
+    from the rest of ``audio``; zeros beyond the ends): per sample, the peak over channels of
+    the sample and the three 4x-oversampled points after it. float32 (stop - start,)."""
+    chans = _channels(audio)
+    envelope = np.abs(chans[0, start:stop]).astype(np.float32, copy=False)
+    for channel in chans[1:]:
+        np.maximum(envelope, np.abs(channel[start:stop]), out=envelope)
+    for channel in chans:
+        np.maximum(envelope, _inter_sample_peaks(channel, start, stop), out=envelope)
+    return envelope
+
+
+def block_maxima(values: np.ndarray, block: int) -> np.ndarray:
+    """Maximum of consecutive blocks of ``block`` values (the last one partial)."""
+    whole = values.shape[0] // block
+    maxima = values[: whole * block].reshape(whole, block).max(axis=1)
+    if whole * block < values.shape[0]:
+        maxima = np.append(maxima, values[whole * block :].max())
+    return maxima
+
+
 def _envelope_chunks(audio: np.ndarray, step: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, envelope) a chunk at a time: per sample, the peak over channels of the sample and
-    the three 4x-oversampled points after it."""
+    """(start, envelope) a chunk at a time (see :func:`envelope_range`)."""
     chans = _channels(audio)
     n = chans.shape[1]
     with _single_threaded_blas():
         for start in range(0, n, step):
-            stop = min(start + step, n)
-            envelope = np.abs(chans[0, start:stop]).astype(np.float32, copy=False)
-            for channel in chans[1:]:
-                np.maximum(envelope, np.abs(channel[start:stop]), out=envelope)
-            for channel in chans:
-                np.maximum(envelope, _inter_sample_peaks(channel, start, stop), out=envelope)
-            yield start, envelope
+            yield start, envelope_range(chans, start, min(start + step, n))
 
 
 def peak_envelope(audio: np.ndarray) -> np.ndarray:
@@ -254,11 +315,8 @@ def block_peaks(audio: np.ndarray, block: int) -> np.ndarray:
     out = np.zeros(-(-chans.shape[1] // block), dtype=np.float32)
     step = block * max(1, _CHUNK // block)
     for start, envelope in _envelope_chunks(chans, step):
-        whole = envelope.shape[0] // block
-        first = start // block
-        out[first : first + whole] = envelope[: whole * block].reshape(whole, block).max(axis=1)
-        if whole * block < envelope.shape[0]:
-            out[first + whole] = envelope[whole * block :].max()
+        maxima = block_maxima(envelope, block)
+        out[start // block : start // block + maxima.shape[0]] = maxima
     return out
 
 

@@ -37,6 +37,7 @@ GM_PROGRAM_FOR_PATCH: dict[SynthPatch, int] = {
     SynthPatch.UPRIGHT_BASS: 32,  # Acoustic Bass
     SynthPatch.BASS_808: 38,  # Synth Bass 1
     SynthPatch.DISTORTED_GUITAR: 30,  # Distortion Guitar
+    SynthPatch.OVERDRIVEN_GUITAR: 29,  # Overdriven Guitar
     SynthPatch.CLEAN_GUITAR: 27,  # Electric Guitar (clean)
     SynthPatch.ACOUSTIC_GUITAR: 25,  # Acoustic Guitar (steel)
     SynthPatch.BANJO: 105,  # Banjo

@@ -2,9 +2,12 @@
 
 Each part is brought to a reference level, run through its pedalboard chain (filters, EQ,
 compressor, drive, bitcrush, chorus), faded, ducked to the kick, panned into stereo and sent to
-one shared reverb and one tempo-synced delay. Parts run on a small thread pool (pedalboard
-releases the GIL) and only over the stretches where they play; sums happen in score order on the
-calling thread so the result is the same whatever the scheduling."""
+one shared reverb and one tempo-synced delay. The per-part chain (:meth:`Mixer.process`) is a
+pure function of the part and its dry audio, so it runs wherever the part was rendered (a
+thread, or the render helper process) and only over the stretches where the part plays;
+placing it into the mix, its sends and its stem (:meth:`Mixer.place`) happens here, one part at
+a time in a fixed order, so the result is the same whatever the scheduling. A stem can go to a
+:class:`StemSink` block by block instead of being kept, so no song-length stem is ever held."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pedalboard
@@ -50,13 +53,76 @@ _NOTE_BEATS = {
 }
 _CHUNK = 1 << 17  # samples per call of the shared reverb (bounds its scratch memory)
 _BLOCK = 1 << 16  # samples per block when processing and placing parts
+_CHAIN_COST_S = 3e-4  # rough seconds per effect stage per second of a part (scheduling only)
 _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
 class MixResult:
     stems: dict[str, np.ndarray]  # per part, post-fader and panned, plus "returns" (reverb/delay)
-    mix: np.ndarray  # the sum of ``stems``: the pre-master mix, float32 (2, n)
+    mix: np.ndarray  # the sum of the stems: the pre-master mix, float32 (2, n)
+    stem_scale: float = 1.0  # stems given to a StemSink times this sum to ``mix``
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a processed part becomes its stereo stem: faded, panned and (mono sources) widened.
+    The mixer places parts with exactly this arithmetic."""
+
+    gain: float
+    pan: float
+    width: float
+    sample_rate_hz: int
+
+    def stereo(
+        self, source: np.ndarray, start: int = 0, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The stem's samples from ``start`` on (as many as ``out`` holds, else to the end) of
+        the processed part ``source`` (1|2, n), float32 (2, m)."""
+        if out is None:
+            out = np.empty((2, source.shape[1] - start), dtype=np.float32)
+        for channel in (0, 1):
+            effects.place_channel(
+                source,
+                channel,
+                out[channel],
+                self.pan,
+                self.width,
+                self.gain,
+                self.sample_rate_hz,
+                start,
+            )
+        return out
+
+
+class StemWriter(Protocol):
+    """Takes one stem a block at a time."""
+
+    def write(self, block: np.ndarray) -> None:
+        """The next float32 (channels, m) samples (valid only during the call)."""
+
+    def close(self) -> None:
+        """The stem is complete."""
+
+
+class StemSink(Protocol):
+    """Where a mixer sends its stems instead of keeping them (e.g. an encoder)."""
+
+    def open(
+        self, name: str, channels: int, peak_bound: float, placement: Placement | None
+    ) -> StemWriter:
+        """A writer for stem ``name``: the part as processed, before placement (``channels``
+        1 or 2, samples never above ``peak_bound`` in magnitude); the stem is
+        ``placement.stereo(audio)`` (the audio itself, stereo, when ``placement`` is None)."""
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What the per-part chain tells the placement: the gain that brings the part to the
+    reference level, and the sample ranges where it is not silent."""
+
+    level_gain: float
+    spans: tuple[tuple[int, int], ...]
 
 
 def mix(
@@ -69,45 +135,142 @@ def mix(
     workers: int = 2,
 ) -> MixResult:
     """Mix dry stems (float32 (1|2, n), keyed by part name) into stereo stems and their sum,
-    scaled together so the mix peaks at ``MIX_PEAK_DBFS``.
+    scaled together so the mix peaks at ``MIX_PEAK_DBFS``. The dry stems are left untouched.
 
     ``keep_stems=False`` returns only the mix (``stems`` is empty): each part's stereo stem is
-    freed as soon as it is summed, which is what keeps a long song inside its memory budget."""
+    never made, which is what keeps a long song inside its memory budget."""
     n = _common_length(dry, score, sample_rate_hz)
     parts = [part for part in score.parts if part.name in dry]
-    out = np.zeros((2, n), dtype=np.float32)
-    buses = _Buses(n)
-    stems: dict[str, np.ndarray] = {}
-    duck = _duck_envelope(score, parts, n, settings, sample_rate_hz)
+    mixer = Mixer(score, settings, sample_rate_hz, n, keep_stems=keep_stems)
 
-    def work(part: Part) -> tuple[np.ndarray, float]:
-        return _process_part(dry[part.name], part.mix, duck, sample_rate_hz)
+    def work(part: Part) -> tuple[np.ndarray, Processed]:
+        return mixer.process(part, dry[part.name])
 
-    # (the duck envelope lives until the parts are done; the returns do not need it)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for part, (processed, level_gain) in _in_order(pool, parts, work, workers):
-            fader = db_to_gain(part.mix.gain_db) * level_gain
-            stem = np.empty((2, n), dtype=np.float32) if keep_stems else None
-            keys_gate = settings.reverb.gated and part.is_drums
-            _place_and_send(processed, part.mix, fader, out, stem, buses, sample_rate_hz, keys_gate)
-            if stem is not None:
-                stems[part.name] = stem
-            del processed, stem
-        returns = np.zeros((2, n), dtype=np.float32) if keep_stems else out
-        _add_returns(buses, returns, score.tempo_bpm, settings, sample_rate_hz, pool)
-    del buses
-    if keep_stems:
-        out += returns
-        stems[RETURNS] = returns
-        del returns
+        for part, (processed, note) in _in_order(pool, parts, work, workers):
+            mixer.place(part, processed, note)
+            del processed
+    return mixer.finish(workers)
 
-    peak = sample_peak(out)
-    if peak > 0.0:
-        scale = np.float32(db_to_gain(MIX_PEAK_DBFS) / peak)
-        out *= scale
-        for stem in stems.values():
-            stem *= scale
-    return MixResult(stems=stems, mix=out)
+
+class Mixer:
+    """The mix of one score, built a part at a time: :meth:`process` (anywhere) then
+    :meth:`place` (here, in a fixed order), then :meth:`finish` adds the returns and scales.
+
+    Stems are kept (``keep_stems``), sent to ``sink`` block by block unscaled (the result's
+    ``stem_scale`` brings them to the mix), or not made at all."""
+
+    def __init__(
+        self,
+        score: Score,
+        settings: MixSettings,
+        sample_rate_hz: int,
+        n: int,
+        *,
+        keep_stems: bool = False,
+        sink: StemSink | None = None,
+    ) -> None:
+        self.score, self.settings, self.sample_rate_hz, self.n = score, settings, sample_rate_hz, n
+        self.keep_stems, self.sink = keep_stems, sink
+        # the duck envelope is shared by every ducked part (and inherited by render helpers)
+        self.duck = _duck_envelope(score, list(score.parts), n, settings, sample_rate_hz)
+        self.out = np.zeros((2, n), dtype=np.float32)
+        self.buses = _Buses(n)
+        self.stems: dict[str, np.ndarray] = {}
+
+    def estimated_cost_s(self, part: Part) -> float:
+        """Rough seconds of the part's chain (to schedule the biggest work first)."""
+        if not part.notes:
+            return 0.0
+        m = part.mix
+        stages = (
+            1
+            + 2 * (m.highpass_hz is not None)
+            + 2 * (m.lowpass_hz is not None)
+            + len(m.eq)
+            + 2 * (m.compressor is not None)
+            + 3 * m.chorus
+            + (m.drive_db > 0.0)
+            + m.bitcrush
+            + (m.sidechain_db > 0.0)
+        )
+        first = min(note.start_beat for note in part.notes)
+        last = max(note.end_beat for note in part.notes)
+        return _CHAIN_COST_S * stages * (last - first) * 60.0 / self.score.tempo_bpm
+
+    def process(
+        self,
+        part: Part,
+        dry: np.ndarray,
+        *,
+        in_place: bool = False,
+        out: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, Processed]:
+        """The part's chain (pure: safe in a forked helper), into ``out`` (zero-filled, e.g.
+        fresh shared memory: silent stretches are not written), else in place on ``dry`` when
+        ``in_place``, else into a new array."""
+        return _process_part(
+            dry, part.mix, self.duck, self.sample_rate_hz, in_place=in_place, out=out
+        )
+
+    def place(self, part: Part, processed: np.ndarray, note: Processed) -> None:
+        """Pan the processed part into the mix and its stem, and feed its sends."""
+        fader = db_to_gain(part.mix.gain_db) * note.level_gain
+        stem = np.zeros((2, self.n), dtype=np.float32) if self.keep_stems else None
+        placement = Placement(fader, part.mix.pan, part.mix.width, self.sample_rate_hz)
+        writer = None
+        if self.sink is not None:
+            peak = max((sample_peak(processed[:, a:b]) for a, b in note.spans), default=0.0)
+            writer = self.sink.open(part.name, processed.shape[0], peak, placement)
+        keys_gate = self.settings.reverb.gated and part.is_drums
+        _place_and_send(
+            processed,
+            part.mix,
+            placement,
+            note.spans,
+            self.out,
+            stem,
+            writer,
+            self.buses,
+            self.sample_rate_hz,
+            keys_gate,
+        )
+        if writer is not None:
+            writer.close()
+        if stem is not None:
+            self.stems[part.name] = stem
+
+    def finish(self, workers: int = 2) -> MixResult:
+        """Add the reverb and delay returns (a stem of their own) and scale everything so the
+        mix peaks at ``MIX_PEAK_DBFS``."""
+        out, n = self.out, self.n
+        separate = self.keep_stems or self.sink is not None
+        returns = np.zeros((2, n), dtype=np.float32) if separate else out
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            _add_returns(
+                self.buses, returns, self.score.tempo_bpm, self.settings, self.sample_rate_hz, pool
+            )
+        self.buses = _Buses(n)
+        if separate:
+            out += returns
+        if self.sink is not None:
+            writer = self.sink.open(RETURNS, 2, sample_peak(returns), None)
+            for start in range(0, n, _BLOCK):
+                writer.write(returns[:, start : start + _BLOCK])
+            writer.close()
+        stems = self.stems
+        if self.keep_stems:
+            stems[RETURNS] = returns
+        del returns
+        peak = sample_peak(out)
+        scale = 1.0
+        if peak > 0.0:
+            scale = db_to_gain(MIX_PEAK_DBFS) / peak
+            out *= np.float32(scale)
+            for stem in stems.values():
+                stem *= np.float32(scale)
+        self.stems = {}
+        return MixResult(stems=stems, mix=out, stem_scale=float(np.float32(scale)))
 
 
 class _Buses:
@@ -127,44 +290,71 @@ class _Buses:
         bus[start : start + signal.shape[0]] += signal
 
 
+def _placed_spans(
+    spans: tuple[tuple[int, int], ...], n: int, delay: int
+) -> list[tuple[int, int, bool]]:
+    """[0, n) as consecutive (start, stop, playing) pieces: the spans, each lengthened by
+    ``delay`` samples (the pseudo-stereo side signal sounds that much later), merged."""
+    pieces: list[tuple[int, int, bool]] = []
+    position = 0
+    for first, last in spans:
+        first, last = max(first, position), min(n, last + delay)
+        if first > position:
+            pieces.append((position, first, False))
+        if pieces and pieces[-1][2] and pieces[-1][1] == first:
+            first = pieces.pop()[0]
+        if last > first:
+            pieces.append((first, last, True))
+            position = last
+    if position < n:
+        pieces.append((position, n, False))
+    return pieces
+
+
 def _place_and_send(
     processed: np.ndarray,
     part_mix: PartMix,
-    fader: float,
+    placement: Placement,
+    spans: tuple[tuple[int, int], ...],
     out: np.ndarray,
     stem: np.ndarray | None,
+    writer: StemWriter | None,
     buses: _Buses,
     sample_rate_hz: int,
     keys_gate: bool = False,
 ) -> None:
     """Pan a processed part into the mix (and its stem, when kept) and feed its sends, a block
-    at a time. The mix gets the same bits whether or not the stem is kept."""
+    at a time and only where it plays (it is zero elsewhere); a writer gets the processed part
+    itself. The mix gets the same bits whether or not the stem is kept."""
     n = processed.shape[1]
+    fader = placement.gain
     work = np.empty((2, _BLOCK), dtype=np.float32)
+    zeros = np.zeros((processed.shape[0], _BLOCK), dtype=np.float32)
     sends = [(k, g) for k, g in (("reverb", part_mix.reverb_send), ("delay", part_mix.delay_send))]
     if keys_gate and part_mix.reverb_send > 0.0:
         sends.append(("gate_key", part_mix.reverb_send))
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        rows = work[:, : stop - start] if stem is None else stem[:, start:stop]
-        for channel in (0, 1):
-            effects.place_channel(
-                processed,
-                channel,
-                rows[channel],
-                part_mix.pan,
-                part_mix.width,
-                fader,
-                sample_rate_hz,
-                start,
-            )
-        out[:, start:stop] += rows
-        mono = processed[0, start:stop]
-        if processed.shape[0] == 2:
-            mono = (mono + processed[1, start:stop]) * np.float32(0.5)
-        for kind, level in sends:
-            if level > 0.0:
-                buses.send(kind, start, mono * np.float32(level * fader))
+    delay = 0
+    if processed.shape[0] == 1 and part_mix.width > 0.0:
+        delay = max(1, round(effects.HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+    playing = spans if fader != 0.0 else ()
+    for first, last, sounds in _placed_spans(playing, n, delay):
+        for start in range(first, last, _BLOCK):
+            stop = min(start + _BLOCK, last)
+            if not sounds:
+                if writer is not None:
+                    writer.write(zeros[:, : stop - start])
+                continue
+            rows = work[:, : stop - start] if stem is None else stem[:, start:stop]
+            placement.stereo(processed, start, rows)
+            out[:, start:stop] += rows
+            if writer is not None:
+                writer.write(processed[:, start:stop])
+            mono = processed[0, start:stop]
+            if processed.shape[0] == 2:
+                mono = (mono + processed[1, start:stop]) * np.float32(0.5)
+            for kind, level in sends:
+                if level > 0.0:
+                    buses.send(kind, start, mono * np.float32(level * fader))
 
 
 def _common_length(dry: dict[str, np.ndarray], score: Score, sample_rate_hz: int) -> int:
@@ -316,42 +506,65 @@ def drive(audio: np.ndarray, drive_db: float, bitcrush: bool, peak: float) -> No
 
 
 def _process_part(
-    dry: np.ndarray, part_mix: PartMix, duck: np.ndarray | None, sample_rate_hz: int
-) -> tuple[np.ndarray, float]:
+    dry: np.ndarray,
+    part_mix: PartMix,
+    duck: np.ndarray | None,
+    sample_rate_hz: int,
+    *,
+    in_place: bool = False,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, Processed]:
     """One part through its chain, ducked, zero where it is silent; with the gain that brings it
-    to the reference level (applied with the fader). Works a block at a time into one output
-    array (pedalboard keeps its state across blocks, so this equals one pass)."""
-    source = np.ascontiguousarray(dry, dtype=np.float32)
+    to the reference level (applied with the fader) and where it plays. Works a block at a time
+    (pedalboard keeps its state across blocks, so this equals one pass) into ``out`` (which
+    must hold zeros, as fresh memory does: only where the part plays is written), else in place
+    on ``dry`` when allowed, else into a new array."""
+    source = np.asarray(dry, dtype=np.float32)
+    writable = source is dry and dry.flags.c_contiguous and dry.flags.writeable
+    if out is not None:
+        dest = out
+    elif in_place and writable:
+        dest = source
+    else:
+        dest = np.zeros(source.shape, dtype=np.float32)
     n = source.shape[1]
     power, peak, block = _block_stats(source, sample_rate_hz)
     level_db = gated_level_db(power)
     spans = _active_spans(peak, block, n)
-    out = np.zeros_like(source)
     if not math.isfinite(level_db) or not spans:
-        return out, 0.0
+        if dest is source:
+            dest[...] = 0.0
+        return dest, Processed(0.0, ())
     input_gain_db = PART_REFERENCE_DB - level_db
     before, after = part_boards(part_mix, input_gain_db)
     rate = float(sample_rate_hz)
+    duck_by = duck if part_mix.sidechain_db > 0.0 else None
+    previous = 0
     for first, last in spans:
+        if dest is source:
+            dest[:, previous:first] = 0.0
+        previous = last
         for start in range(first, last, _BLOCK):
             stop = min(start + _BLOCK, last)
-            out[:, start:stop] = before.process(
+            dest[:, start:stop] = before.process(
                 source[:, start:stop], rate, buffer_size=_BLOCK, reset=start == first
             )
-        span = out[:, first:last]
+        span = dest[:, first:last]
         if part_mix.drive_db > 0.0 or part_mix.bitcrush:
             drive(span, part_mix.drive_db, part_mix.bitcrush, sample_peak(span))
         if len(after):
             for start in range(first, last, _BLOCK):
                 stop = min(start + _BLOCK, last)
-                out[:, start:stop] = after.process(
-                    out[:, start:stop], rate, buffer_size=_BLOCK, reset=start == first
+                dest[:, start:stop] = after.process(
+                    dest[:, start:stop], rate, buffer_size=_BLOCK, reset=start == first
                 )
-    if duck is not None and part_mix.sidechain_db > 0.0:
-        for start in range(0, n, _BLOCK):
-            stop = min(start + _BLOCK, n)
-            out[:, start:stop] *= effects.duck_gain(duck[start:stop], part_mix.sidechain_db)
-    return out, db_to_gain(input_gain_db)
+        if duck_by is not None:
+            for start in range(first, last, _BLOCK):
+                stop = min(start + _BLOCK, last)
+                dest[:, start:stop] *= effects.duck_gain(duck_by[start:stop], part_mix.sidechain_db)
+    if dest is source:
+        dest[:, previous:] = 0.0
+    return dest, Processed(db_to_gain(input_gain_db), tuple(spans))
 
 
 def reverb_predelay_ms(reverb: ReverbSettings, tempo_bpm: float) -> float:

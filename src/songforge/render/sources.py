@@ -4,23 +4,30 @@ Each part plays on a General MIDI SoundFont when its instrument asks for one and
 given, else on the built-in synthesizer. Parts render independently (their own seeded noise),
 so the result does not depend on which worker rendered which part or in what order.
 
-Two cores are used by a forked helper process that takes parts from the same queue as this
-one (biggest first) and writes its stems straight into shared memory (no pickling). A process,
-not a thread, because the SoundFont player holds the GIL and the synth's many small numpy calls
-hold it often. Where fork is not available or not safe (not the main thread), two threads are
-used; if the helper fails, its parts are rendered here. The result is the same every way."""
+Two cores are used by two forked helper processes that take parts from one queue (biggest
+first), optionally finish them (the mixer's per-part chain) and write them straight into shared
+memory (no pickling), while this process consumes the results in that fixed order (the mixer
+places them), so rendering, per-part effects and placement overlap and only a few parts are in
+memory at once. Processes, not threads, because the SoundFont player holds the GIL and the
+synth's many small numpy calls hold it often. Where fork is not available or not safe (not the
+main thread), two threads are used; if a helper dies, its parts are done here. The result is
+the same every way."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import mmap
 import multiprocessing
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -32,7 +39,8 @@ from songforge.render.synth.part import HOLD_GRID_S
 from songforge.styles.schema import SoundSource
 
 PART_PEAK = 0.5  # every rendered part peaks at −6 dBFS (0.5); the mixer sets the levels
-MAX_WORKERS = 2  # lanes: this process plus one helper
+MAX_WORKERS = 2  # render lanes (helper processes, or threads where fork is not possible)
+WINDOW = 3  # parts rendered but not yet consumed, at most (each holds a song-length array)
 _MIN_PARALLEL_COST = 0.15  # below this estimated cost (≈ seconds) a helper is not worth forking
 _ERRORS: dict[str, type[SongforgeError]] = {
     "SoundFontError": SoundFontError,
@@ -123,25 +131,37 @@ def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> fl
     return 0.003 * held_s + 5e-5 * len(part.notes)
 
 
-RenderOne = Callable[[Part], np.ndarray]
+SlotFor = Callable[[int], np.ndarray]  # channels → zero-filled room for the part's result
+PartWork = Callable[[Part, "SlotFor | None"], tuple[np.ndarray, Any]]
+PartFinish = Callable[[Part, np.ndarray, "np.ndarray | None"], tuple[np.ndarray, Any]]
+PartConsume = Callable[[Part, np.ndarray, Any], None]
 
 
 class _ForkedHelper:
-    """A forked child that renders parts alongside this process. Both take the next part from
-    one shared counter (biggest first), so the work balances itself whatever the estimates
-    said; the child writes its stems into an anonymous shared mapping, so nothing is pickled."""
+    """Forked children that render (and finish) parts while this process consumes them. Each
+    child takes the next part from one shared counter (biggest first), so the work balances
+    itself whatever the estimates said, and writes the result into that part's own anonymous
+    shared mapping, so nothing is pickled but a small note; a mapping is unmapped once its part
+    is consumed, so memory holds only the parts in flight. A semaphore keeps at most ``window``
+    parts claimed but not yet consumed."""
 
     def __init__(
-        self, parts: list[Part], order: list[int], n_samples: int, channels: list[int]
+        self,
+        parts: list[Part],
+        order: list[int],
+        n_samples: int,
+        channels: list[int],
+        lanes: int,
+        window: int,
     ) -> None:
         context = multiprocessing.get_context("fork")
         self.parts, self.order, self.n_samples = parts, order, n_samples
-        sizes = [c * n_samples * 4 for c in channels]  # room for each part at most
-        self.offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-        self.shared = mmap.mmap(-1, max(1, sum(sizes)))  # pages are only allocated when written
+        self.lanes, self.lane = lanes, -1
+        # room for each part at most; pages are only allocated when written (and read as zeros)
+        self.slots = [mmap.mmap(-1, max(1, c * n_samples * 4)) for c in channels]
         self.next_position = context.Value("i", 0)
-        self.channels = context.Array("b", len(parts))  # 0: not (yet) rendered by the child
-        self.reader, self.writer = context.Pipe(duplex=False)
+        self.owner = context.Array("b", len(order))  # 1 + the lane that claimed each position
+        self.tokens = context.Semaphore(window)
         self.context = context
 
     def claim(self) -> int | None:
@@ -151,58 +171,158 @@ class _ForkedHelper:
             if position >= len(self.order):
                 return None
             self.next_position.value = position + 1
+            self.owner[position] = self.lane + 1
         return self.order[position]
 
     def _slot(self, index: int, channels: int) -> np.ndarray:
         count = channels * self.n_samples
-        view = np.frombuffer(self.shared, np.float32, count, self.offsets[index])
-        return view.reshape(channels, self.n_samples)
+        return np.frombuffer(self.slots[index], np.float32, count).reshape(channels, -1)
 
-    def _child(self, render_one: RenderOne) -> None:
+    def _fill_slot(self, index: int, handed: list[np.ndarray], channels: int) -> np.ndarray:
+        """The part's slot as ``channels`` rows (noted in ``handed``) for the finish to fill."""
+        handed.append(self._slot(index, channels))
+        return handed[-1]
+
+    def _child(self, work: PartWork, lane: int, conn: Connection) -> None:
+        self.lane = lane
         try:
-            while (index := self.claim()) is not None:
-                audio = render_one(self.parts[index])
-                self._slot(index, audio.shape[0])[:] = audio
-                self.channels[index] = audio.shape[0]
-            self.writer.send(("ok",))
+            while True:
+                self.tokens.acquire()
+                index = self.claim()
+                if index is None:
+                    self.tokens.release()
+                    break
+                slots: list[np.ndarray] = []
+                audio, note = work(self.parts[index], partial(self._fill_slot, index, slots))
+                channels = audio.shape[0]
+                if not any(audio is slot for slot in slots):  # not written into the slot
+                    self._slot(index, channels)[:] = audio
+                del audio, slots
+                with contextlib.suppress(BufferError):
+                    self.slots[index].close()  # the parent's mapping keeps the pages
+                conn.send(("done", index, channels, note))
+            conn.send(("ok",))
         except SongforgeError as exc:
-            self.writer.send(("error", type(exc).__name__, exc.message))
-        except Exception as exc:  # the parent re-renders this part and meets it itself
-            self.writer.send(("crash", type(exc).__name__, str(exc)))
+            conn.send(("error", type(exc).__name__, exc.message))
+        except Exception as exc:  # the parent redoes this part and meets the error itself
+            conn.send(("crash", type(exc).__name__, str(exc)))
         finally:
-            self.writer.close()
+            conn.close()
 
-    def run(self, render_one: RenderOne) -> dict[int, np.ndarray]:
-        """Render every part in the two processes; parts the child claimed but did not finish
-        (it died) are rendered here."""
-        process = self.context.Process(
-            target=self._child, args=(render_one,), name="songforge-render", daemon=True
-        )
-        process.start()
-        self.writer.close()
-        rendered: dict[int, np.ndarray] = {}
+    def run(self, work: PartWork, consume: PartConsume) -> None:
+        """Consume every part in ``order``; parts whose child died are redone here."""
+        processes, live = [], {}
+        gc.freeze()  # children then leave the inherited objects alone: their pages stay shared
         try:
-            while (index := self.claim()) is not None:
-                rendered[index] = render_one(self.parts[index])
-            try:
-                message = self.reader.recv()
-            except EOFError:
-                message = ("crash", "EOFError", "the render helper exited without a result")
-            process.join()
-            if message[0] == "error":
-                raise _ERRORS.get(message[1], RenderError)(message[2])
-            for index, part in enumerate(self.parts):
-                if index in rendered:
-                    continue
-                channels = self.channels[index]
-                # a view into the shared mapping, which lives as long as the stems using it
-                rendered[index] = self._slot(index, channels) if channels else render_one(part)
-            return rendered
+            for lane in range(self.lanes):
+                reader, writer = self.context.Pipe(duplex=False)
+                process = self.context.Process(
+                    target=self._child,
+                    args=(work, lane, writer),
+                    name="songforge-render",
+                    daemon=True,
+                )
+                process.start()
+                writer.close()
+                processes.append(process)
+                live[lane] = reader
+            gc.unfreeze()
+            done: dict[int, tuple[int, Any]] = {}
+            for position, index in enumerate(self.order):
+                part = self.parts[index]
+                while index not in done:
+                    owner = self.owner[position] - 1
+                    if (owner >= 0 and owner not in live) or not live:
+                        break  # its lane is gone (or every lane is): do it here
+                    self._receive(live, done)
+                if index in done:
+                    channels, note = done.pop(index)
+                    audio = self._slot(index, channels)
+                    consume(part, audio, note)
+                    del audio
+                    with contextlib.suppress(BufferError):  # the consumer kept a view
+                        self.slots[index].close()
+                else:
+                    audio, note = work(part, None)
+                    consume(part, audio, note)
+                    del audio
+                if self.owner[position]:
+                    self.tokens.release()
         finally:
-            if process.is_alive():
-                process.terminate()
+            gc.unfreeze()
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
                 process.join()
-            self.reader.close()
+            for reader in live.values():
+                reader.close()
+
+    def _receive(self, live: dict[int, Connection], done: dict[int, tuple[int, Any]]) -> None:
+        lanes = {id(conn): lane for lane, conn in live.items()}
+        for conn in wait(list(live.values())):
+            lane = lanes[id(conn)]
+            try:
+                message = cast(Connection, conn).recv()
+            except EOFError:
+                message = ("crash", "EOFError", "a render helper exited without a result")
+            if message[0] == "done":
+                done[message[1]] = (message[2], message[3])
+            elif message[0] == "error":
+                raise _ERRORS.get(message[1], RenderError)(message[2])
+            else:  # "ok" (all its parts delivered) or "crash" (its claimed part is redone here)
+                live.pop(lane).close()
+
+
+def _threaded(
+    parts: list[Part], order: list[int], work: PartWork, consume: PartConsume, window: int
+) -> None:
+    """Two threads render while this one consumes in ``order`` (where fork is not available or
+    not safe); at most ``window`` parts claimed but not consumed."""
+    results: queue.SimpleQueue[tuple[int, tuple[np.ndarray, Any] | None, BaseException | None]]
+    results = queue.SimpleQueue()
+    tokens = threading.Semaphore(window)
+    lock = threading.Lock()
+    positions = iter(order)
+    stopping = False
+
+    def lane() -> None:
+        while True:
+            tokens.acquire()
+            with lock:
+                index = None if stopping else next(positions, None)
+            if index is None:
+                tokens.release()
+                return
+            try:
+                results.put((index, work(parts[index], None), None))
+            except BaseException as exc:
+                results.put((index, None, exc))
+                return
+
+    threads = [
+        threading.Thread(target=lane, name="songforge-render", daemon=True) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    done: dict[int, tuple[np.ndarray, Any]] = {}
+    try:
+        for index in order:
+            while index not in done:
+                got, result, error = results.get()
+                if result is None:
+                    raise error or RenderError("a render lane stopped without a result")
+                done[got] = result
+            audio, note = done.pop(index)
+            consume(parts[index], audio, note)
+            del audio
+            tokens.release()
+    finally:
+        with lock:
+            stopping = True
+        for _ in threads:
+            tokens.release()
+        for thread in threads:
+            thread.join()
 
 
 def _can_fork() -> bool:
@@ -226,32 +346,73 @@ def render_parts(
     n = round(total_s × sample_rate_hz): 1 channel from the synth, 2 from the SoundFont, peak
     at −6 dBFS (silent parts stay zero). Uses up to two cores; the bytes never depend on how
     the work was scheduled. Raises SoundFontError if ``soundfont`` is given but unusable."""
+    rendered: dict[str, np.ndarray] = {}
+
+    def keep(part: Part, audio: np.ndarray, _: object) -> None:
+        rendered[part.name] = audio
+
+    stream_parts(parts, tempo_bpm, total_s, sample_rate_hz, soundfont, keep, window=len(parts))
+    return {part.name: rendered[part.name] for part in parts}
+
+
+def stream_parts(
+    parts: list[Part],
+    tempo_bpm: float,
+    total_s: float,
+    sample_rate_hz: int,
+    soundfont: Path | None,
+    consume: PartConsume,
+    *,
+    finish: PartFinish | None = None,
+    extra_cost: Callable[[Part], float] | None = None,
+    window: int = WINDOW,
+) -> list[str]:
+    """Render every part as :func:`render_parts` does, pass each through ``finish`` (part, dry,
+    out) → (audio, note) in the lane that rendered it, and hand each result to ``consume`` here,
+    one part at a time in a fixed order: the biggest estimated cost (render plus
+    ``extra_cost``) first. Returns the part names in that order.
+
+    ``finish`` may run in a forked helper process: it must depend only on the part and its
+    audio, and its note must be small and picklable. ``out`` is zero-filled shared memory the
+    size of the part (write the result there to save a copy) or None (work on ``dry`` in place
+    or return a new array). The consumer may keep nothing that points into the audio after it
+    returns (it is unmapped). At most ``window`` parts are rendered but not yet consumed, which
+    bounds memory; what ``consume`` sees never depends on the scheduling."""
     names = [part.name for part in parts]
     if len(set(names)) != len(names):
         raise RenderError(f"part names must be unique: {names}")
     if soundfont is not None and any(uses_soundfont(part, soundfont) for part in parts):
         load_soundfont(soundfont)  # fail early with the font's own error; children inherit it
 
-    def render_one(part: Part) -> np.ndarray:
-        return render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+    def work(part: Part, slot_for: SlotFor | None) -> tuple[np.ndarray, Any]:
+        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+        if finish is None:
+            return audio, None
+        return finish(part, audio, slot_for(audio.shape[0]) if slot_for is not None else None)
 
-    costs = [estimated_cost_s(part, tempo_bpm, soundfont) for part in parts]
+    costs = [
+        estimated_cost_s(part, tempo_bpm, soundfont) + (extra_cost(part) if extra_cost else 0.0)
+        for part in parts
+    ]
     order = sorted(range(len(parts)), key=lambda i: (-costs[i], i))
     lanes = max(1, min(MAX_WORKERS, len(parts), os.cpu_count() or 1))
+    window = max(window, lanes + 1)
     if lanes == 1 or sum(costs) < _MIN_PARALLEL_COST:
-        return {part.name: render_one(part) for part in parts}
+        for index in order:
+            audio, note = work(parts[index], None)
+            consume(parts[index], audio, note)
+            del audio
+        return [names[i] for i in order]
     helper: _ForkedHelper | None = None
     if _can_fork() and threading.current_thread() is threading.main_thread():
         n_samples = max(0, round(total_s * sample_rate_hz))
         channels = [2 if uses_soundfont(part, soundfont) else 1 for part in parts]
         try:
-            helper = _ForkedHelper(parts, order, n_samples, channels)
+            helper = _ForkedHelper(parts, order, n_samples, channels, lanes, window)
         except OSError:  # no shared memory to be had: threads instead
             helper = None
     if helper is not None:
-        rendered = helper.run(render_one)
+        helper.run(work, consume)
     else:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="songforge-render") as pool:
-            futures = {i: pool.submit(render_one, parts[i]) for i in order}
-            rendered = {i: future.result() for i, future in futures.items()}
-    return {parts[i].name: rendered[i] for i in range(len(parts))}
+        _threaded(parts, order, work, consume, window)
+    return [names[i] for i in order]

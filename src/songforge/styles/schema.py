@@ -56,7 +56,8 @@ class SynthPatch(StrEnum):
     FINGER_BASS = "finger_bass"
     UPRIGHT_BASS = "upright_bass"
     BASS_808 = "bass_808"
-    DISTORTED_GUITAR = "distorted_guitar"
+    DISTORTED_GUITAR = "distorted_guitar"  # high-gain amp (metal)
+    OVERDRIVEN_GUITAR = "overdriven_guitar"  # a cranked tube amp's crunch (blues, rock)
     CLEAN_GUITAR = "clean_guitar"
     ACOUSTIC_GUITAR = "acoustic_guitar"
     BANJO = "banjo"
@@ -114,6 +115,7 @@ class ChordPattern(StrEnum):
     BROKEN = "broken"  # piano ballad broken chords
     OSTINATO = "ostinato"  # cinematic strings ostinato on chord tones
     SCRATCH = "scratch"  # funk muted 16th guitar
+    SHUFFLE = "shuffle"  # blues boogie: root-fifth / root-sixth dyads rocking in eighths
 
 
 class LeadPattern(StrEnum):
@@ -297,8 +299,10 @@ DrumVoiceName = Literal[
 class Groove(_Frozen):
     """A drum pattern on a 16th-note grid: one string per voice, one character per step.
 
-    ``x`` hit, ``X`` accent, ``g`` ghost, ``.`` rest. A string is one or more bars long (its
-    length a multiple of the bar's steps: 16 for 4/4, 12 for 3/4 and 6/8)."""
+    ``x`` hit, ``X`` accent, ``g`` ghost, ``.`` rest; rolls (trap hi-hats): ``r`` two 32nds in
+    the step, and a run of ``t`` steps filled with 16th-note triplets (three hits per eighth),
+    both rising in velocity through the run. A string is one or more bars long (its length a
+    multiple of the bar's steps: 16 for 4/4, 12 for 3/4 and 6/8)."""
 
     voices: dict[DrumVoiceName, str]
 
@@ -308,8 +312,8 @@ class Groove(_Frozen):
         if not voices:
             raise ValueError("a groove needs at least one voice")
         for name, steps in voices.items():
-            if not steps or set(steps) - set("xXg."):
-                raise ValueError(f"voice {name}: steps use only x X g . ({steps!r})")
+            if not steps or set(steps) - set("xXgrt."):
+                raise ValueError(f"voice {name}: steps use only x X g r t . ({steps!r})")
         return voices
 
 

@@ -94,15 +94,27 @@ def upright_bass(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     return normalise(peaking(tone, 110.0, 4.0, 1.2, note.sample_rate_hz))
 
 
+GLIDE_S = 0.11  # an 808 slide reaches its new pitch in this time
+_CROSSFADE_S = 0.005  # a slid-into note fades in while the note it cut fades out
+
+
 def bass_808(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
-    """The 808: a sine that drops into pitch from above, a long tail, soft saturation."""
+    """The 808: a sine that drops into pitch from above, a long tail, soft saturation. A note
+    played legato (``glide_from_pitch``) slides from the previous note's pitch instead, with no
+    new attack: the 808 slide."""
     del rng
     sr = note.sample_rate_hz
     n = note.hold_samples + note.samples(0.12)
     t = np.arange(n, dtype=np.float64) / sr
-    drop_semitones = 7.0 * np.exp(-t / 0.03)
-    phase = phase_words(note.freq_hz * np.exp2(drop_semitones / 12.0), n, sr)
+    if note.glide_from_pitch is None:
+        bend_semitones = 7.0 * np.exp(-t / 0.03)
+        attack_n = min(n, note.samples(0.002))
+    else:
+        glide_s = min(GLIDE_S, 0.5 * note.hold_s)
+        x = np.clip(t / max(glide_s, 1e-3), 0.0, 1.0)
+        bend_semitones = (note.glide_from_pitch - note.pitch) * (1.0 - x * x * (3.0 - 2.0 * x))
+        attack_n = min(n, note.samples(_CROSSFADE_S))
+    phase = phase_words(note.freq_hz * np.exp2(bend_semitones / 12.0), n, sr)
     env = exp_decay(n, 3.5, sr) * gate_release(n, note.hold_samples, 0.12, sr)
-    attack_n = min(n, note.samples(0.002))
     env[:attack_n] *= np.linspace(0.0, 1.0, attack_n, dtype=np.float32)
     return normalise(soft_clip(sine(phase) * env, 1.5 + 1.5 * note.velocity))

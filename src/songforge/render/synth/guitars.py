@@ -3,10 +3,12 @@ saws through a soft-clipper and a cabinet-like low-pass for the distorted guitar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from songforge.render.synth.envelopes import Adsr, adsr, gate_release
-from songforge.render.synth.filters import highpass, lowpass, peaking, soft_clip
+from songforge.render.synth.filters import highpass, lowpass, peaking
 from songforge.render.synth.karplus import karplus_strong
 from songforge.render.synth.oscillators import detuned_saws, phase_words, pulse
 from songforge.render.synth.voice import NoteSpec, brightness_hz, normalise
@@ -107,18 +109,78 @@ def pluck(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     return normalise(tone)
 
 
-def distorted_guitar(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
-    """Detuned saws and a pulse into a soft-clipper, then a 4x12-cabinet-like filter."""
+PALM_MUTE_S = 0.3  # short notes on the low strings are played palm-muted (the metal chug) ...
+PALM_MUTE_BELOW = 55  # ... below this pitch (leads up the neck ring open)
+
+
+def guitar_di(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+    """An electric guitar string as its pickup hears it, before any amp: a saw and a pulse a
+    few cents apart with a pick transient. Short notes on the low strings are palm-muted: the
+    palm damps the string at once and takes its upper harmonics, leaving the low thud an amp
+    turns into a chug."""
     sr = note.sample_rate_hz
-    env = adsr(Adsr(0.004, 0.5, 0.8, 0.08), note.hold_samples, sr)
+    muted = note.hold_s < PALM_MUTE_S and note.pitch < PALM_MUTE_BELOW
+    shape = Adsr(0.002, 0.18, 0.12, 0.05) if muted else Adsr(0.002, 1.2, 0.45, 0.08)
+    env = adsr(shape, note.hold_samples, sr)
     n = len(env)
-    starts = tuple(float(x) for x in rng.random(3))
-    tone = detuned_saws(note.freq_hz, n, sr, (-8.0, 7.0), starts[:2])
-    tone += 0.5 * pulse(phase_words(note.freq_hz, n, sr, starts[2]), 0.35, note.freq_hz, sr)
-    tone = highpass(tone, 110.0, sr)  # a tight amp: no flub before the clipper
-    drive = 6.0 + 8.0 * note.velocity
-    tone = soft_clip(normalise(tone) * env, drive)
-    tone = lowpass(tone, 4800.0, sr, order=4)
-    tone = peaking(tone, 750.0, -4.0, 1.0, sr)
-    tone = peaking(tone, 1800.0, 3.0, 1.2, sr)
-    return normalise(tone)
+    starts = tuple(float(x) for x in rng.random(2))
+    tone = detuned_saws(note.freq_hz, n, sr, (-4.0, 4.0), starts[:1] + starts[:1])
+    tone += 0.6 * pulse(phase_words(note.freq_hz * 1.002, n, sr, starts[1]), 0.3, note.freq_hz, sr)
+    if muted:
+        tone = lowpass(tone, max(700.0, 4.0 * note.freq_hz), sr, order=2)
+    else:
+        tone = lowpass(tone, brightness_hz(note, 2500.0, 5000.0), sr)
+    pick_n = min(n, note.samples(0.004))
+    tone[:pick_n] += 0.5 * rng.uniform(-1.0, 1.0, pick_n).astype(np.float32)
+    return normalise(tone * env)
+
+
+def amp(di: np.ndarray, sample_rate_hz: int, gain_db: float = 34.0) -> np.ndarray:
+    """A high-gain amp and a closed 4x12 cabinet, for a whole part at once (chords distort
+    together, as they do through a real amp, growling with their difference tones).
+
+    A tight input (no flub below ~100 Hz) with an overdrive pedal's mid hump, two asymmetric
+    clipping stages, then the cabinet: a low resonance, scooped low mids, a presence peak and
+    the speakers' steep roll-off above 5 kHz."""
+    sr = sample_rate_hz
+    x = highpass(di, 100.0, sr)
+    x = peaking(x, 750.0, 9.0, 0.7, sr)
+    x = normalise(x, 1.0) * np.float32(10.0 ** (gain_db * 0.6 / 20.0))
+    bias = np.float32(0.2)
+    y = np.tanh(x + bias) - np.tanh(bias)
+    y = lowpass(highpass(y, 30.0, sr, order=1), 8000.0, sr)
+    y = np.tanh(normalise(y, 1.0) * np.float32(10.0 ** (gain_db * 0.4 / 20.0)))
+    y = highpass(y, 75.0, sr)
+    y = peaking(y, 110.0, 4.0, 1.0, sr)
+    y = peaking(y, 450.0, -5.0, 0.8, sr)
+    y = peaking(y, 2600.0, 4.0, 1.2, sr)
+    y = lowpass(y, 5200.0, sr, order=4)
+    return normalise(y.astype(np.float32, copy=False))
+
+
+CRUNCH_GAIN_DB = 20.0  # a tube amp turned up, short of a high-gain stack
+
+
+def crunch_amp(di: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """:func:`amp` at a crunch setting: the blues and rock tone, cleaning up when played softly."""
+    return amp(di, sample_rate_hz, CRUNCH_GAIN_DB)
+
+
+def _through(
+    note: NoteSpec, rng: np.random.Generator, process: Callable[[np.ndarray, int], np.ndarray]
+) -> np.ndarray:
+    tone = process(guitar_di(note, rng), note.sample_rate_hz)
+    fade_n = min(len(tone), note.samples(0.01))
+    tone[-fade_n:] *= np.linspace(1.0, 0.0, fade_n, dtype=np.float32)
+    return tone
+
+
+def distorted_guitar(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+    """One note of an electric guitar through a high-gain amp (a part renders its notes clean
+    and puts the whole part through :func:`amp`, so chords distort together)."""
+    return _through(note, rng, amp)
+
+
+def overdriven_guitar(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+    """One note of an electric guitar through a crunchy amp (see :func:`crunch_amp`)."""
+    return _through(note, rng, crunch_amp)

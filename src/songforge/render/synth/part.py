@@ -12,7 +12,7 @@ import numpy as np
 
 from songforge.compose.drums import Drum
 from songforge.compose.score import Note, Part
-from songforge.render.synth.patches import render_note
+from songforge.render.synth.patches import MONO_PATCHES, PART_CHAINS, render_note
 from songforge.render.synth.percussion import drum_for_note, drum_hit
 from songforge.render.synth.placement import HAT_CHOKERS, OPEN_HATS, HatChoke, mix_in, start_sample
 from songforge.render.synth.sustain import (
@@ -33,6 +33,8 @@ SINGLE_VARIANT = frozenset(
     {Drum.CRASH, Drum.CHINA, Drum.SPLASH, Drum.TAIKO, Drum.TIMPANI}
 )  # ... bar these
 HOLD_GRID_S = 0.005  # held lengths are rounded to this grid for caching (inaudible)
+MONO_FADE_S = 0.005  # a mono patch's note fades out this fast when the next one cuts it
+_EPS = 1e-6
 
 
 def total_samples(total_s: float, sample_rate_hz: int) -> int:
@@ -52,6 +54,34 @@ def velocity_gain(velocity: int, exponent: float) -> float:
     return float((min(max(velocity, 1), 127) / 127.0) ** exponent)
 
 
+def _mono_legato(
+    notes: tuple[Note, ...], tempo_bpm: float, sample_rate_hz: int
+) -> tuple[list[Note], list[int | None], list[int | None]]:
+    """A mono patch's notes in time order, with where the next note cuts each one (sample, or
+    None) and the pitch each one slides from (when it starts before the previous one ends)."""
+    ordered = sorted(notes, key=lambda n: (n.start_beat, n.pitch))
+    starts = [start_sample(n, tempo_bpm, sample_rate_hz) for n in ordered]
+    cuts: list[int | None] = [None] * len(ordered)
+    glides: list[int | None] = [None] * len(ordered)
+    for k in range(1, len(ordered)):
+        previous, current = ordered[k - 1], ordered[k]
+        if starts[k] > starts[k - 1]:
+            cuts[k - 1] = starts[k]
+        if previous.end_beat > current.start_beat + _EPS and previous.pitch != current.pitch:
+            glides[k] = previous.pitch
+    return ordered, cuts, glides
+
+
+def _cut(audio: np.ndarray, length: int, sample_rate_hz: int) -> np.ndarray:
+    """``audio`` stopped after ``length`` samples with a short fade (a mono voice's next note)."""
+    if length >= len(audio):
+        return audio
+    fade_n = max(1, round(MONO_FADE_S * sample_rate_hz))
+    cut = audio[: length + fade_n].copy()
+    cut[length:] *= np.linspace(1.0, 0.0, len(cut) - length, dtype=np.float32)
+    return cut
+
+
 def render_pitched(
     notes: tuple[Note, ...],
     patch: SynthPatch,
@@ -60,19 +90,27 @@ def render_pitched(
     n_total: int,
     sample_rate_hz: int,
 ) -> np.ndarray:
-    """Mono float32 of ``n_total`` samples: every note of a pitched part, unnormalised."""
+    """Mono float32 of ``n_total`` samples: every note of a pitched part, unnormalised.
+    A :data:`PART_CHAINS` patch plays its notes dry and the whole part through its processor;
+    a :data:`MONO_PATCHES` patch plays one note at a time, sliding between overlapping notes."""
     out = np.zeros(n_total, dtype=np.float32)
+    chain = PART_CHAINS.get(patch)
+    dry = chain is not None
     seconds_per_beat = 60.0 / tempo_bpm
-    cache: dict[tuple[int, int, int], np.ndarray] = {}
+    if patch in MONO_PATCHES:
+        ordered, cuts, glides = _mono_legato(notes, tempo_bpm, sample_rate_hz)
+    else:
+        ordered, cuts, glides = list(notes), [None] * len(notes), [None] * len(notes)
+    cache: dict[tuple[int, int, int, int | None], np.ndarray] = {}
     prototypes: dict[tuple[int, int], np.ndarray] = {}  # (pitch, bucket) → a note to loop
     beat_s = seconds_per_beat
-    for note in notes:
+    for note, cut_at, glide in zip(ordered, cuts, glides, strict=True):
         start = start_sample(note, tempo_bpm, sample_rate_hz)
         if start >= n_total or note.duration_beats <= 0:
             continue
         hold_steps = max(1, round(note.duration_beats * seconds_per_beat / HOLD_GRID_S))
         bucket = _bucket(note.velocity, NOTE_VELOCITY_BUCKETS)
-        key = (note.pitch, hold_steps, bucket)
+        key = (note.pitch, hold_steps, bucket, glide)
         audio = cache.get(key)
         if audio is None:
             hold_samples = round(hold_steps * HOLD_GRID_S * sample_rate_hz)
@@ -83,18 +121,31 @@ def render_pitched(
                     rng = rng_for(0, part_name, patch.value, f"{note.pitch}:prototype:{bucket}")
                     proto_hold = round(PROTOTYPE_HOLD_S * sample_rate_hz)
                     prototype = render_note(
-                        patch, note.pitch, proto_hold, velocity, sample_rate_hz, rng, beat_s
+                        patch, note.pitch, proto_hold, velocity, sample_rate_hz, rng, beat_s, dry
                     )
                     prototypes[(note.pitch, bucket)] = prototype
                 freq_hz = midi_to_hz(min(max(note.pitch, 0), 127))
                 audio = extend_sustain(prototype, hold_samples, freq_hz, sample_rate_hz)
             else:
-                rng = rng_for(0, part_name, patch.value, f"{key[0]}:{key[1]}:{key[2]}")
+                words = f"{key[0]}:{key[1]}:{key[2]}" + ("" if glide is None else f":from{glide}")
+                rng = rng_for(0, part_name, patch.value, words)
                 audio = render_note(
-                    patch, note.pitch, hold_samples, velocity, sample_rate_hz, rng, beat_s
+                    patch,
+                    note.pitch,
+                    hold_samples,
+                    velocity,
+                    sample_rate_hz,
+                    rng,
+                    beat_s,
+                    dry,
+                    glide_from_pitch=glide,
                 )
             cache[key] = audio
+        if cut_at is not None:
+            audio = _cut(audio, cut_at - start, sample_rate_hz)
         mix_in(out, start, audio, velocity_gain(note.velocity, 1.5))
+    if chain is not None and np.any(out):
+        out = chain.process(out, sample_rate_hz).astype(np.float32, copy=False)
     return out
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from songforge.render.synth import basses, ensembles, guitars, keys, leads, noise
@@ -29,6 +32,7 @@ PATCHES: dict[SynthPatch, PatchVoice] = {
     SynthPatch.UPRIGHT_BASS: basses.upright_bass,
     SynthPatch.BASS_808: basses.bass_808,
     SynthPatch.DISTORTED_GUITAR: guitars.distorted_guitar,
+    SynthPatch.OVERDRIVEN_GUITAR: guitars.overdriven_guitar,
     SynthPatch.CLEAN_GUITAR: guitars.clean_guitar,
     SynthPatch.ACOUSTIC_GUITAR: guitars.acoustic_guitar,
     SynthPatch.BANJO: guitars.banjo,
@@ -41,6 +45,25 @@ PATCHES: dict[SynthPatch, PatchVoice] = {
 }
 
 UNPITCHED_PATCHES = frozenset({SynthPatch.NOISE_FX, SynthPatch.VINYL})
+# Monophonic patches: each note cuts the one before, and a note that starts while the previous
+# one is still held slides from its pitch (legato glide, the 808's slides).
+MONO_PATCHES = frozenset({SynthPatch.BASS_808})
+
+
+@dataclass(frozen=True, slots=True)
+class PartChain:
+    """A patch whose character comes from a processor acting on the whole part (an amp that
+    distorts a chord's notes together): each note is rendered ``dry``, the part through
+    ``process`` (mono float32 and the sample rate → the processed part)."""
+
+    dry: PatchVoice
+    process: Callable[[np.ndarray, int], np.ndarray]
+
+
+PART_CHAINS: dict[SynthPatch, PartChain] = {
+    SynthPatch.DISTORTED_GUITAR: PartChain(guitars.guitar_di, guitars.amp),
+    SynthPatch.OVERDRIVEN_GUITAR: PartChain(guitars.guitar_di, guitars.crunch_amp),
+}
 
 
 def render_note(
@@ -51,18 +74,26 @@ def render_note(
     sample_rate_hz: int,
     rng: np.random.Generator,
     seconds_per_beat: float = 0.5,
+    dry: bool = False,
+    glide_from_pitch: int | None = None,
 ) -> np.ndarray:
     """One note of ``patch``: mono float32, ``hold_samples`` held plus the patch's release tail,
     peak at most 1, finite. ``velocity`` in (0, 1] shapes timbre only; ``seconds_per_beat``
-    (the tempo) only matters to the noise FX, which tell hits from risers by length in beats."""
+    (the tempo) only matters to the noise FX, which tell hits from risers by length in beats.
+    ``dry`` gives a :data:`PART_CHAINS` patch's note before its part processor;
+    ``glide_from_pitch`` makes a :data:`MONO_PATCHES` note slide in from that pitch (legato)."""
     note = NoteSpec(
         pitch=min(max(int(pitch), 0), 127),
         hold_samples=max(1, int(hold_samples)),
         velocity=min(max(float(velocity), 0.01), 1.0),
         sample_rate_hz=sample_rate_hz,
         seconds_per_beat=seconds_per_beat,
+        glide_from_pitch=None
+        if glide_from_pitch is None
+        else min(max(int(glide_from_pitch), 0), 127),
     )
-    audio = PATCHES[patch](note, rng).astype(np.float32, copy=False)
+    voice = PART_CHAINS[patch].dry if dry and patch in PART_CHAINS else PATCHES[patch]
+    audio = voice(note, rng).astype(np.float32, copy=False)
     peak = float(max(audio.max(), -audio.min()))
     if not np.isfinite(peak):  # never expected: a guard, so one bad note cannot spoil a song
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)

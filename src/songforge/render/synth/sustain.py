@@ -30,6 +30,7 @@ LOOPED_PATCHES = frozenset(
         SynthPatch.REESE_BASS,
         SynthPatch.FM_BASS,
         SynthPatch.DISTORTED_GUITAR,
+        SynthPatch.OVERDRIVEN_GUITAR,
         SynthPatch.STRINGS,
         SynthPatch.BRASS,
         SynthPatch.CHOIR,

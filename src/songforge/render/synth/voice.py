@@ -21,6 +21,7 @@ class NoteSpec:
     velocity: float
     sample_rate_hz: int
     seconds_per_beat: float = 0.5  # the part's tempo: lets FX tell a bar-long riser from a hit
+    glide_from_pitch: int | None = None  # a legato note on a mono patch slides from this pitch
 
     @property
     def hold_beats(self) -> float:
