@@ -204,3 +204,37 @@ def test_another_seed_can_choose_another_progression() -> None:
         tuple(e.numeral for e in compose(make_plan(seed=seed)).chords[:8]) for seed in range(8)
     }
     assert len(progressions) > 1
+
+
+def test_a_short_section_quickens_its_chords_to_state_the_whole_progression() -> None:
+    """Four chords at one per two bars need eight bars: a thirty-second song's four-bar
+    chorus changes every bar instead of stopping half way through its loop."""
+    style = style_variant(
+        default_catalog().get("funk"),
+        harmony={"chords_per_bar": 0.5, "chorus_progressions_minor": [["IV9", "IV9", "i7", "i7"]]},
+    )
+    composition = compose(make_plan(style, key=E_MINOR, duration_s=30.0))
+    chorus = sections_of(composition, SectionKind.CHORUS)[0]
+    assert chorus.bars < 8
+    start, end = section_beats(composition, chorus)
+    numerals = [e.numeral for e in composition.chords if start <= e.start_beat < end]
+    assert numerals[:4] == ["IV9", "IV9", "i7", "i7"]
+    assert all(e.duration_beats >= composition.beats_per_bar / 2 for e in composition.chords)
+
+
+def test_a_long_section_keeps_the_styles_harmonic_rhythm() -> None:
+    style = style_variant(rock(), harmony={"chords_per_bar": 0.5})
+    composition = compose(make_plan(style, duration_s=200.0))
+    verse = sections_of(composition, SectionKind.VERSE)[0]
+    start, end = section_beats(composition, verse)
+    firsts = [e for e in composition.chords if start <= e.start_beat < end][:2]
+    assert [e.duration_beats for e in firsts] == [8.0, 8.0]
+
+
+def test_power_chord_styles_end_on_the_full_tonic_triad() -> None:
+    """Root and fifth leave the mode open; the final ring spells the tonic's third."""
+    for minor in (True, False):
+        composition = composed("rock", minor=minor)
+        assert composition.chords[-2].chord.quality is ChordQuality.POWER
+        final = composition.chords[-1].chord
+        assert final.quality is (ChordQuality.MINOR if minor else ChordQuality.MAJOR)

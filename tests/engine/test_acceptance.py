@@ -77,43 +77,26 @@ def test_each_song_meets_the_loudness_peak_and_length_floor(
     assert [s for s in report.silences if s[0] < final_decay_start] == []
 
 
-# Known gap (issue 2, measured at seed 11): the beat tracker hears swung-16th funk at 4/3 of its
-# tempo (137 for 104) and the cinematic ostinato at ~127 for 90. Kept visible, not hidden.
-_TEMPO_GAPS = {
-    "funk": "beat tracker reads swung 16ths as 4/3 tempo (137.3 for 104)",
-    "cinematic": "beat tracker reads the ostinato at 127.5 for 90",
-}
-
-
 @pytest.mark.parametrize(
     "style",
-    [
-        pytest.param(c[0], marks=pytest.mark.xfail(reason=_TEMPO_GAPS[c[0]], strict=False))
-        if c[0] in _TEMPO_GAPS
-        else c[0]
-        for c in CASES
-        if c[0] != "ambient"  # rubato by design: no steady beat to measure
-    ],
+    [c[0] for c in CASES if c[0] != "ambient"],  # rubato by design: no steady beat to measure
 )
 def test_each_song_keeps_its_requested_tempo(songs: dict[str, Made], style: str) -> None:
+    """Within 2 %, allowing only the half/double-time reading (every set is in 4/4 here)."""
     made = songs[style]
     assert made.song.metadata["tempo_bpm"] == pytest.approx(made.bpm)
+    assert made.song.metadata["time_signature"] == "4/4"
     report = analyze(made.song.audio, made.song.sample_rate_hz)
     assert tempo_matches(report.tempo_bpm, made.bpm, tolerance=0.02), report.tempo_bpm
 
 
-@pytest.mark.xfail(
-    reason="known gap: 12/18 exact at seed 11 (metal, punk, techno, trance, ambient, funk heard "
-    "on a related key); analyzer and power-chord/modal harmony under work",
-    strict=False,
-)
 def test_the_key_is_heard_in_at_least_90_percent_of_the_set(songs: dict[str, Made]) -> None:
-    hits = []
+    hits = {}
     for made in songs.values():
         assert made.song.metadata["key"] == made.key.name
         report = analyze(made.song.audio, made.song.sample_rate_hz)
-        hits.append(keys_match(report.key, made.key))
-    assert sum(hits) / len(hits) >= 0.9, hits
+        hits[made.style] = keys_match(report.key, made.key)
+    assert sum(hits.values()) / len(hits) >= 0.9, hits
 
 
 def test_the_same_request_gives_byte_identical_audio(songs: dict[str, Made]) -> None:

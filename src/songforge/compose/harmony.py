@@ -244,6 +244,21 @@ def _split(start: float, end: float) -> float:
     return start + (math.floor(half) if half >= 1 else half)
 
 
+def _fitted_slot_beats(
+    chords: int, section_bars: int, beats_per_bar: float, spec: HarmonySpec
+) -> float:
+    """Beats per chord for a section kind: the style's harmonic rhythm, quickened (halved, down
+    to two chords a bar) while the kind's shortest section could not state the whole
+    progression. A short song's chorus still plays its full loop back to the tonic instead of
+    stopping on its first chords; 12-bar blues keeps its bars."""
+    slot = beats_per_bar / float(spec.chords_per_bar)
+    if spec.twelve_bar_blues:
+        return slot
+    while chords * slot > section_bars * beats_per_bar + 1e-9 and slot / 2 >= beats_per_bar / 2:
+        slot /= 2
+    return slot
+
+
 def write_harmony(
     sections: Sequence[Section],
     spec: HarmonySpec,
@@ -255,14 +270,21 @@ def write_harmony(
     """Lay progressions over the sections; turn each section's end toward the next; cadence at the
     end and let the tonic ring for ``ending_beats`` after the last bar."""
 
-    def make(numeral: str, start: float, end: float) -> ChordEvent:
-        chord = lenient_chord(numeral, key, spec.extensions)
+    def make(
+        numeral: str, start: float, end: float, extensions: str = spec.extensions
+    ) -> ChordEvent:
+        chord = lenient_chord(numeral, key, extensions)
         return ChordEvent(round(start, 6), round(end - start, 6), chord, numeral)
 
-    slot_beats = beats_per_bar / float(spec.chords_per_bar)
+    shortest: dict[SectionKind, int] = {}
+    for section in sections:
+        shortest[section.kind] = min(section.bars, shortest.get(section.kind, section.bars))
     events: list[ChordEvent] = []
     for index, section in enumerate(sections):
         progression = plan.progressions[section.kind]
+        slot_beats = _fitted_slot_beats(
+            len(progression), shortest[section.kind], beats_per_bar, spec
+        )
         start = section.start_bar * beats_per_bar
         end = section.end_bar * beats_per_bar
         slots = max(1, math.ceil((end - start) / slot_beats - 1e-9))
@@ -286,7 +308,10 @@ def write_harmony(
             ]
         events.extend(section_events)
     total = sections[-1].end_bar * beats_per_bar
-    events.append(make(plan.tonic, total, total + ending_beats))
+    # a power chord leaves major or minor open: the final ring spells the tonic triad so the
+    # parts that voice full chords (pads, strings, arpeggios) state the key's mode at the end
+    final_extensions = "triads" if spec.extensions == "power" else spec.extensions
+    events.append(make(plan.tonic, total, total + ending_beats, final_extensions))
     return tuple(events)
 
 
