@@ -90,7 +90,13 @@ def serve(
         str | None, typer.Option(help="process or thread [SONGFORGE_WORKER_MODE]")
     ] = None,
     api_processes: Annotated[
-        int | None, typer.Option(help="uvicorn processes for the API [SONGFORGE_API_PROCESSES]")
+        int | None,
+        typer.Option(
+            "--api-processes",
+            "--api-workers",
+            help="API processes sharing the port (SQLite WAL readers run in parallel); 2 on a "
+            "2-core machine [SONGFORGE_API_PROCESSES]",
+        ),
     ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="No API keys: one local user; loopback hosts only")
@@ -103,7 +109,13 @@ def serve(
 
     from songforge.api.app import create_app
     from songforge.service.logs import configure_logging
-    from songforge.service.runtime import Background, build_service, open_backends
+    from songforge.service.runtime import (
+        API_PROCESS_NAME,
+        Background,
+        build_service,
+        name_process,
+        open_backends,
+    )
 
     overrides = {
         "host": host,
@@ -135,6 +147,7 @@ def serve(
         f"{settings.workers} {settings.worker_mode} worker(s) · generator {settings.generator}"
     )
     if settings.api_processes == 1:
+        name_process(API_PROCESS_NAME)
         app = create_app(
             build_service(settings, backends),
             background=background,
@@ -171,9 +184,10 @@ def worker(
 ) -> None:
     """Run job workers against the same data dir as `serve` (until Ctrl-C or SIGTERM)."""
     from songforge.service.logs import configure_logging
-    from songforge.service.runtime import run_worker
+    from songforge.service.runtime import become_worker_process, run_worker
 
     settings = _settings(data_dir=data_dir, generator=generator)
+    become_worker_process(settings)
     configure_logging(settings)
     err.print(f"worker ×{concurrency} on {settings.data_dir} (generator {settings.generator})")
     run_worker(settings, concurrency)

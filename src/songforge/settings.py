@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         "process", description="Run `serve`'s job workers as subprocesses or threads"
     )
     api_processes: int = Field(1, ge=1, le=32, description="uvicorn worker processes for the API")
+    worker_nice: int = Field(
+        10, ge=0, le=19, description="Job workers run this much nicer than the API (0: as high)"
+    )
+    key_cache_s: float = Field(
+        5.0, ge=0, le=300, description="API keys are re-checked (revocation seen) this often"
+    )
     store_backend: Literal["sqlite", "memory"] = Field(
         "sqlite", description="Job store, queue and key store (memory: one process, volatile)"
     )

@@ -114,7 +114,17 @@ class TestKeysAndIsolation:
         )
         assert rig.client.get("/v1/songs", headers=rig.auth("bob")).json()["items"] == []
 
-    def test_a_revoked_key_stops_working_at_once(self, rig: Rig) -> None:
+    def test_a_revoked_key_stops_working_once_the_key_cache_expires(self, rig: Rig) -> None:
+        now = [1_000_000.0]
+        rig.service.monotonic = lambda: now[0]
+        assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 200
+        alice = next(k for k in rig.backends.keys.all() if k.name == "alice")
+        rig.backends.keys.revoke(alice.id)  # as `songforge keys revoke` does, from outside
+        now[0] += rig.service.policy.key_cache_s
+        assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 401
+
+    def test_without_a_key_cache_a_revoked_key_stops_working_at_once(self, tmp_path: Path) -> None:
+        rig = make_rig(tmp_path, key_cache_s=0)
         assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 200
         alice = next(k for k in rig.backends.keys.all() if k.name == "alice")
         rig.backends.keys.revoke(alice.id)

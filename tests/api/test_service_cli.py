@@ -112,6 +112,63 @@ def test_serve_runs_jobs_and_a_restart_loses_nothing(tmp_path: Path) -> None:
     assert '"succeeded"' in shown and '"attempts"' in shown
 
 
+def _processes_under(root: int) -> dict[int, str]:
+    """pid → name of ``root`` and every process below it (Linux /proc)."""
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            parents[int(entry.name)] = (int(stat[stat.rindex(")") + 2 :].split()[1]), name)
+    tree = {root}
+    while grown := {pid for pid, (parent, _) in parents.items() if parent in tree} - tree:
+        tree |= grown
+    return {pid: parents[pid][1] for pid in tree if pid in parents}
+
+
+def _thread_nice_values(pid: int) -> set[int]:
+    values = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        values.add(int(stat[stat.rindex(")") + 2 :].split()[16]))
+    return values
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process names and thread priorities: /proc")
+def test_serve_with_two_api_processes_renders_at_a_lower_priority(tmp_path: Path) -> None:
+    token = cli("keys", "create", "--name", "alice", data_dir=tmp_path).strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = serve(tmp_path, port, "--workers", "1", "--api-workers", "2")
+    try:
+        wait_ready(url, server)
+        job = httpx.post(f"{url}/v1/songs", json={"prompt": "lofi rain", "seed": 3}, headers=auth)
+        assert job.status_code == 202
+        deadline = time.monotonic() + 60
+        status_url = f"{url}{job.headers['location']}"
+        while httpx.get(status_url, headers=auth).json()["status"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        names = _processes_under(server.pid)
+        assert sorted(n for n in names.values() if n.startswith("songforge-")) == [
+            "songforge-api",
+            "songforge-api",
+            "songforge-jobs",
+        ]
+        [worker] = [pid for pid, name in names.items() if name == "songforge-jobs"]
+        api = [pid for pid, name in names.items() if name == "songforge-api"]
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        # every thread of the worker, by the default worker_nice; the API as it was started
+        assert _thread_nice_values(worker) == {min(19, ours + 10)}
+        assert all(_thread_nice_values(pid) == {ours} for pid in api)
+    finally:
+        stop(server)
+
+
 def test_jobs_cancel_from_the_command_line(tmp_path: Path) -> None:
     from songforge.request import SongRequest
     from songforge.service.core import Principal

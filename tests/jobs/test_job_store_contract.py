@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
+from songforge.errors import QuotaExceeded
 from songforge.jobs._sqlite import Database
 from songforge.jobs.model import (
     AttemptOutcome,
@@ -20,7 +25,7 @@ from songforge.jobs.model import (
     request_hash,
 )
 from songforge.jobs.sqlite import _JOBS_DDL, SqliteJobStore
-from songforge.jobs.store import Control, JobStore
+from songforge.jobs.store import ActiveQuota, Control, JobStore
 from songforge.request import SongRequest
 
 MakeJob = Callable[..., Job]
@@ -94,6 +99,74 @@ class TestCreateAndRead:
         assert store.find_cached(job.request_hash, "bob") is None
         assert store.find_cached(job.request_hash, None) is not None
         assert store.count_output_refs("songs/x/a1") == 1
+
+
+class TestActiveQuota:
+    """The concurrent-job quota is decided by the store atomically with the insert."""
+
+    QUOTA = ActiveQuota(limit=2, retry_after_s=7.0)
+
+    def test_a_job_past_the_owners_quota_is_refused_with_retry_after(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        for seed in (1, 2):
+            assert store.create(make_job(seed=seed), self.QUOTA)[1]
+        with pytest.raises(QuotaExceeded) as refused:
+            store.create(make_job(seed=3), self.QUOTA)
+        assert refused.value.retry_after_s == 7.0 and "2 jobs" in refused.value.message
+        assert store.count_active("alice") == 2
+        assert store.create(make_job(owner="bob"), self.QUOTA)[1]  # the quota is per owner
+
+    def test_finished_and_cancelled_jobs_free_their_slots(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        first = store.create(make_job(seed=1), self.QUOTA)[0]
+        second = store.create(make_job(seed=2), self.QUOTA)[0]
+        claimed = store.claim(first.id, "w", 10)
+        assert claimed is not None  # a running job still holds its slot
+        with pytest.raises(QuotaExceeded):
+            store.create(make_job(seed=3), self.QUOTA)
+        store.complete(first.id, claimed.attempt, outputs())
+        assert store.create(make_job(seed=3), self.QUOTA)[1]
+        store.request_cancel(second.id)
+        assert store.create(make_job(seed=4), self.QUOTA)[1]
+
+    def test_an_idempotent_retry_at_the_quota_returns_the_earlier_job(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        first = store.create(make_job(seed=1, idempotency_key="k"), self.QUOTA)[0]
+        store.create(make_job(seed=2), self.QUOTA)
+        again, created = store.create(make_job(seed=1, idempotency_key="k"), self.QUOTA)
+        assert not created and again.id == first.id
+
+    def test_a_job_stored_already_finished_takes_no_slot(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        for seed in (1, 2):
+            store.create(make_job(seed=seed), self.QUOTA)
+        cached = make_job(seed=1, status=JobStatus.SUCCEEDED, outputs=outputs(), cached=True)
+        assert store.create(cached, self.QUOTA)[1]
+
+    def test_concurrent_creates_never_exceed_the_quota(
+        self, store: JobStore, make_job: MakeJob
+    ) -> None:
+        quota = ActiveQuota(limit=5)
+        start = threading.Barrier(8)
+
+        def submit_many(_: int) -> tuple[int, int]:
+            start.wait()
+            created = refused = 0
+            for seed in range(10):
+                try:
+                    created += store.create(make_job(seed=seed), quota)[1]
+                except QuotaExceeded:
+                    refused += 1
+            return created, refused
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(submit_many, range(8)))
+        assert sum(c for c, _ in outcomes) == 5 and sum(r for _, r in outcomes) == 75
+        assert store.count_active("alice") == 5
 
 
 class TestClaimAndFencing:

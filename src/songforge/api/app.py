@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from songforge import __version__
 from songforge.api import errors
+from songforge.api.fastpaths import FastPaths
 from songforge.api.metrics import make_registry
 from songforge.api.middleware import BodyGuard, HttpMetrics
 from songforge.api.responses import JSON
@@ -41,8 +42,11 @@ def create_app(
     background: Background | None = None,
     max_body_bytes: int = 65536,
     events_interval_s: float = 0.5,
+    fast_paths: bool = True,
 ) -> FastAPI:
-    """An app serving ``service``; ``background`` is started and stopped with the app."""
+    """An app serving ``service``; ``background`` is started and stopped with the app.
+    ``fast_paths``: status reads and plain submits skip FastAPI's machinery (see
+    ``api.fastpaths``); off, every request goes through the FastAPI routes."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +82,14 @@ def create_app(
         return HTMLResponse(_PLACEHOLDER)
 
     _document_security(app)
+    if fast_paths:
+        routes = {
+            f"{method} {route.path}": route
+            for route in songs.routes
+            if isinstance(route, APIRoute)
+            for method in route.methods or ()
+        }
+        app.add_middleware(FastPaths, service=service, routes=routes)
     app.add_middleware(
         BodyGuard,
         max_body_bytes=max_body_bytes,
@@ -124,9 +136,15 @@ def app_from_env() -> FastAPI:
     """The factory `songforge serve --api-processes N` gives uvicorn (settings from the
     environment; workers run in the serving parent, not here)."""
     from songforge.service.logs import configure_logging
-    from songforge.service.runtime import build_service, open_backends
+    from songforge.service.runtime import (
+        API_PROCESS_NAME,
+        build_service,
+        name_process,
+        open_backends,
+    )
     from songforge.settings import Settings
 
+    name_process(API_PROCESS_NAME)
     settings = Settings()
     configure_logging(settings)
     service = build_service(settings, open_backends(settings))

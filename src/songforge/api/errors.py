@@ -87,6 +87,13 @@ def error_response(exc: SongforgeError) -> JSON:
     return JSON(error_body(exc.code, message, field, **extra), status_code=status, headers=headers)
 
 
+def handled(exc: SongforgeError) -> JSON:
+    """How the app answers one of our errors raised by a handler (5xx ones are logged)."""
+    if status_for(exc) >= 500:
+        log.warning("%s: %s", exc.code, exc.message)
+    return error_response(exc)
+
+
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
@@ -143,9 +150,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SongforgeError)
     async def _ours(_: Request, exc: SongforgeError) -> JSON:
-        if status_for(exc) >= 500:
-            log.warning("%s: %s", exc.code, exc.message)
-        return error_response(exc)
+        return handled(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSON:

@@ -108,22 +108,31 @@ class HttpMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=registry,
         )
+        # labelled children by (method, route, status): labels() locks and validates each time
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        children = self._children.get((method, template, status))
+        if children is None:
+            children = (
+                self.latency.labels(method, template),
+                self.requests.labels(method, template, str(status)),
+            )
+            self._children[(method, template, status)] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
-                method = scope["method"]
-                self.latency.labels(method, template).observe(time.perf_counter() - started)
-                self.requests.labels(method, template, str(status[0])).inc()
+                template = getattr(scope.get("route"), "path", None) or "unmatched"
+                seconds = time.perf_counter() - started
+                self._observe(scope["method"], template, message["status"], seconds)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -16,7 +16,7 @@ from songforge.api.ranges import blob_response
 from songforge.api.responses import JSON
 from songforge.jobs.model import JobStatus
 from songforge.request import AudioFormat, SongRequest
-from songforge.service.core import MONTH_PATTERN, Principal, SongService, styles
+from songforge.service.core import MONTH_PATTERN, Principal, SongService, Submission, styles
 from songforge.service.views import iso, job_view, webhook_attempt_view
 
 BEARER = "HTTPBearer"  # the security scheme app.py declares for routes that use get_call
@@ -38,10 +38,13 @@ class Call:
 
 async def get_call(request: Request) -> Call:
     service: SongService = request.app.state.service
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" else None
-    return Call(service, service.authenticate(bearer or None))
+    return Call(service, service.authenticate(bearer_token(request.headers.get("authorization"))))
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+    scheme, _, token = (header or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 Svc = Annotated[SongService, Depends(get_service)]
@@ -103,15 +106,27 @@ async def submit_song(
     or the Idempotency-Key was seen before (`Idempotent-Replayed: true`); 402 when the key's
     provider budget cannot pay for it; 503 when none of its providers is usable."""
     if callback_url is None and song.provider is None:  # short writes: cheaper inline
-        submission = call.service.submit(call.principal, song, idempotency_key=idempotency_key)
-    else:  # DNS (the SSRF check) and building or pricing providers stay off the event loop
-        submission = await run_in_threadpool(
-            call.service.submit,
-            call.principal,
-            song,
-            callback_url=callback_url,
-            idempotency_key=idempotency_key,
-        )
+        return submitted(call, song, idempotency_key)
+    # DNS (the SSRF check) and building or pricing providers stay off the event loop
+    submission = await run_in_threadpool(
+        call.service.submit,
+        call.principal,
+        song,
+        callback_url=callback_url,
+        idempotency_key=idempotency_key,
+    )
+    return submission_response(submission)
+
+
+def submitted(call: Call, song: SongRequest, idempotency_key: str | None) -> Response:
+    """A submit without a callback URL or a named provider, answered inline (the fast path
+    of ``api.fastpaths`` shares it)."""
+    return submission_response(
+        call.service.submit(call.principal, song, idempotency_key=idempotency_key)
+    )
+
+
+def submission_response(submission: Submission) -> Response:
     view = job_view(submission.job)
     headers = {"Location": view["links"]["self"]}
     if not submission.created:
@@ -141,6 +156,11 @@ async def list_songs(
     summary="A job's status, progress, error, links and song metadata",
 )
 async def get_song(job_id: JobId, call: Caller) -> Response:
+    return status_response(call, job_id)
+
+
+def status_response(call: Call, job_id: str) -> Response:
+    """A job's view (the fast path of ``api.fastpaths`` shares it)."""
     return JSON(job_view(call.service.get(call.principal, job_id)))
 
 

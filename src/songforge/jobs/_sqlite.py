@@ -12,14 +12,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from songforge.errors import StorageError
 
 BUSY_TIMEOUT_S = 30.0
+_T = TypeVar("_T")
 _FIRST_BACKOFF_S = 0.0002
 _MAX_BACKOFF_S = 0.005
 
@@ -27,8 +28,15 @@ _MAX_BACKOFF_S = 0.005
 class Database:
     """A path plus per-thread connections (SQLite connections must not cross threads or forks)."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+        synchronous: Literal["OFF", "NORMAL", "FULL"] = "NORMAL",
+    ) -> None:
         self.path = str(path)
+        self._synchronous = synchronous  # OFF: for state whose loss on a crash is harmless
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
@@ -57,7 +65,7 @@ class Database:
                     break
                 except sqlite3.OperationalError:
                     time.sleep(0.005)
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
@@ -67,12 +75,16 @@ class Database:
         return conn
 
     def _begin(self, conn: sqlite3.Connection) -> None:
+        self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+    def _retry_busy(self, action: Callable[[], _T]) -> _T:
+        """``action`` again, after a short and growing sleep, while another process holds
+        the write lock."""
         deadline = time.monotonic() + self._busy_timeout_s
         delay = _FIRST_BACKOFF_S
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
+                return action()
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise StorageError(f"database unwritable: {exc}") from exc
@@ -106,6 +118,14 @@ class Database:
             cursor = conn.execute(sql, params)
             rows = cursor.fetchall()
             return rows if cursor.description else [cursor.rowcount]
+
+    def write_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """One writing statement with RETURNING as its own autocommit transaction: no BEGIN
+        and COMMIT round trips, for hot paths (a rate-limit check on every request). A busy
+        statement rolls itself back whole and is retried."""
+        conn = self.connection()
+        with self._writer:
+            return self._retry_busy(lambda: conn.execute(sql, params).fetchall())
 
     def migrate(self, name: str, ddl: str) -> None:
         """Create tables once per process (idempotent DDL)."""

@@ -23,7 +23,7 @@ from songforge.jobs.model import (
     WebhookState,
 )
 from songforge.jobs.queue import Message
-from songforge.jobs.store import Control
+from songforge.jobs.store import ActiveQuota, Control
 
 Clock = Callable[[], float]
 
@@ -37,16 +37,20 @@ class MemoryJobStore:
         self._webhooks: dict[str, list[WebhookAttempt]] = {}
 
     # --- API side ----------------------------------------------------------------------
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, quota: ActiveQuota | None = None) -> tuple[Job, bool]:
         from songforge.errors import StorageError
 
-        with self._lock:
+        with self._lock:  # the quota count and the insert under one lock: no overshoot
             if job.idempotency_key is not None:
                 for other in self._jobs.values():
                     if other.owner == job.owner and other.idempotency_key == job.idempotency_key:
                         return other, False
             if job.id in self._jobs:
                 raise StorageError(f"job {job.id} already exists")
+            if quota is not None and job.status.active:
+                active = self.count_active(job.owner)
+                if active >= quota.limit:
+                    raise quota.refusal(active)
             self._jobs[job.id] = job
         return job, True
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from songforge.errors import StorageError
 from songforge.jobs._sqlite import Database
 from songforge.jobs.model import (
@@ -28,7 +30,7 @@ from songforge.jobs.model import (
     sources_of,
 )
 from songforge.jobs.queue import Message
-from songforge.jobs.store import Control
+from songforge.jobs.store import ActiveQuota, Control
 from songforge.request import SongRequest
 
 Clock = Callable[[], float]
@@ -136,7 +138,7 @@ _WEBHOOK_ON_FINISH = (
 
 def _job(row: sqlite3.Row) -> Job:
     error = ErrorInfo(row["error_code"], row["error_message"]) if row["error_code"] else None
-    outputs = Outputs.from_dict(json.loads(row["outputs"])) if row["outputs"] else None
+    outputs = Outputs.from_dict(orjson.loads(row["outputs"])) if row["outputs"] else None
     return Job(
         id=row["id"],
         owner=row["owner"],
@@ -166,7 +168,7 @@ def _job(row: sqlite3.Row) -> Job:
         webhook_state=WebhookState(row["webhook_state"]),
         webhook_next_at=row["webhook_next_at"],
         webhook_attempts=row["webhook_attempts"],
-        estimate=json.loads(row["estimate"]) if row["estimate"] else None,
+        estimate=orjson.loads(row["estimate"]) if row["estimate"] else None,  # orjson: hot read
     )
 
 
@@ -226,8 +228,10 @@ class SqliteJobStore:
         self.db.add_columns("jobs", _ADDED_COLUMNS)
 
     # --- API side ----------------------------------------------------------------------
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, quota: ActiveQuota | None = None) -> tuple[Job, bool]:
         try:
+            # BEGIN IMMEDIATE holds the write lock across the count and the insert, so no
+            # other process can insert between them: the quota is hard.
             with self.db.write() as conn:
                 if job.idempotency_key is not None:
                     row = conn.execute(
@@ -236,6 +240,13 @@ class SqliteJobStore:
                     ).fetchone()
                     if row is not None:
                         return _job(row), False
+                if quota is not None and job.status.active:
+                    [active] = conn.execute(
+                        f"SELECT count(*) FROM jobs WHERE owner = ? AND status IN {_ACTIVE}",
+                        (job.owner,),
+                    ).fetchone()
+                    if active >= quota.limit:
+                        raise quota.refusal(active)
                 conn.execute(_INSERT, _row(job))
         except sqlite3.IntegrityError as exc:
             raise StorageError(f"job {job.id} already exists") from exc

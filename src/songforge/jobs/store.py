@@ -3,14 +3,16 @@ attempt number (the lease token), so a worker that lost its lease cannot overwri
 
 Backends: :class:`songforge.jobs.memory.MemoryJobStore` (tests, one process),
 :class:`songforge.jobs.sqlite.SqliteJobStore` (embedded, WAL). Every backend passes
-``tests/jobs/test_store_contract.py``."""
+``tests/jobs/test_job_store_contract.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from songforge.errors import QuotaExceeded
 from songforge.jobs.model import (
     AttemptRecord,
     ErrorInfo,
@@ -33,12 +35,35 @@ class Control(StrEnum):
     LOST = "lost"
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveQuota:
+    """At most ``limit`` queued + running jobs per owner; a refusal tells the client to come
+    back after ``retry_after_s``."""
+
+    limit: int
+    retry_after_s: float = 5.0
+
+    def refusal(self, active: int) -> QuotaExceeded:
+        """The error every backend raises when ``active`` jobs leave no room."""
+        return QuotaExceeded(
+            f"{active} jobs queued or running; this key may have {self.limit} at once",
+            retry_after_s=self.retry_after_s,
+        )
+
+
 @runtime_checkable
 class JobStore(Protocol):
     # --- the API side --------------------------------------------------------------------
-    def create(self, job: Job) -> tuple[Job, bool]:
+    def create(self, job: Job, quota: ActiveQuota | None = None) -> tuple[Job, bool]:
         """Insert ``job``; if the owner already has a job with its idempotency key, return that
-        one and False instead."""
+        one and False instead (no quota applies to that answer).
+
+        With ``quota``, an active ``job`` is inserted only if its owner has fewer than
+        ``quota.limit`` queued + running jobs, decided atomically with the insert (SQLite: one
+        IMMEDIATE transaction; a DynamoDB backend: a conditional increment of a per-owner counter
+        in the same transaction as the put, decremented when a job finishes), so concurrent
+        submits can never overshoot.
+        Raises QuotaExceeded otherwise."""
         ...
 
     def get(self, job_id: str) -> Job | None: ...

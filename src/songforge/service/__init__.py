@@ -11,7 +11,7 @@ from songforge.service.core import (
     styles,
 )
 from songforge.service.keys import ApiKey, KeyStore, MemoryKeyStore, SqliteKeyStore, new_key
-from songforge.service.limits import Rate, RateLimiter
+from songforge.service.limits import MemoryRateLimiter, Rate, RateLimiter, SqliteRateLimiter
 from songforge.service.runtime import (
     Backends,
     Background,
@@ -30,6 +30,7 @@ __all__ = [
     "Background",
     "KeyStore",
     "MemoryKeyStore",
+    "MemoryRateLimiter",
     "Page",
     "Principal",
     "Rate",
@@ -37,6 +38,7 @@ __all__ = [
     "ServicePolicy",
     "SongService",
     "SqliteKeyStore",
+    "SqliteRateLimiter",
     "Submission",
     "WebhookDispatcher",
     "build_service",

@@ -20,7 +20,6 @@ from songforge.errors import (
     NotFound,
     NotReady,
     ProviderUnavailable,
-    QuotaExceeded,
     Unauthorized,
 )
 from songforge.jobs.model import (
@@ -36,9 +35,9 @@ from songforge.jobs.model import (
 )
 from songforge.jobs.outputs import job_prefix, stem_slug, transcode
 from songforge.jobs.queue import JobQueue
-from songforge.jobs.store import JobStore
+from songforge.jobs.store import ActiveQuota, JobStore
 from songforge.request import MAX_SEED, AudioFormat, SongRequest
-from songforge.service.keys import TOKEN_PREFIX, ApiKey, KeyStore, hash_token
+from songforge.service.keys import TOKEN_PREFIX, KeyStore, hash_token
 from songforge.service.limits import RateLimiter
 from songforge.service.webhooks import check_callback_url
 from songforge.storage.blobs import BlobStore
@@ -89,6 +88,10 @@ class ServicePolicy:
     webhooks_enabled: bool = False
     webhook_allow: tuple[str, ...] = ()
     quota_retry_after_s: float = 5.0
+    key_cache_s: float = 5.0  # a key's record is reused this long: revocation lags by ≤ this
+
+
+KEY_CACHE_MAX = 10_000  # cached keys per process; past it the cache starts again
 
 
 class ProviderLayer(Protocol):
@@ -134,6 +137,11 @@ class SongService:
     clock: Callable[[], float] = time.time
     providers: ProviderLayer | None = None  # None: no estimates, budgets or provider routes
     inbound: InboundWebhooks | None = None  # None: provider webhooks answer 404
+    monotonic: Callable[[], float] = time.monotonic  # key-cache ages: immune to clock steps
+    # token hash → (the key's principal, or None when revoked; when to look it up again)
+    _keys_seen: dict[str, tuple[Principal | None, float]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # --- who is calling --------------------------------------------------------------------
     def authenticate(self, token: str | None) -> Principal:
@@ -144,18 +152,34 @@ class SongService:
         else:
             if not token:
                 raise Unauthorized("missing API key: send 'Authorization: Bearer sfk_...'")
-            key = self._key_for(token)
-            principal = Principal(owner=key.id, name=key.name, admin=key.admin)
+            principal = self._principal_for(token)
         self.limiter.acquire(principal.owner, "request")
         return principal
 
-    def _key_for(self, token: str) -> ApiKey:
+    def _principal_for(self, token: str) -> Principal:
+        """The key's holder, from a per-process cache by token hash that is trusted for
+        ``policy.key_cache_s`` (a key lookup per request would be a large share of a status
+        read). So a revocation made elsewhere (`songforge keys revoke`, another process)
+        takes effect within that many seconds; unknown tokens are never cached."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise Unauthorized("not a songforge API key")
-        key = self.keys.by_hash(hash_token(token))
-        if key is None or not key.active:
+        digest = hash_token(token)
+        now = self.monotonic()
+        seen = self._keys_seen.get(digest)
+        if seen is not None and now < seen[1]:
+            principal = seen[0]
+        else:
+            key = self.keys.by_hash(digest)
+            if key is None:
+                raise Unauthorized("unknown or revoked API key")
+            principal = Principal(key.id, key.name, key.admin) if key.active else None
+            if self.policy.key_cache_s > 0:
+                if len(self._keys_seen) >= KEY_CACHE_MAX:
+                    self._keys_seen.clear()
+                self._keys_seen[digest] = (principal, now + self.policy.key_cache_s)
+        if principal is None:
             raise Unauthorized("unknown or revoked API key")
-        return key
+        return principal
 
     # --- jobs ------------------------------------------------------------------------------
     def submit(
@@ -220,25 +244,19 @@ class SongService:
                 webhook_next_at=now if callback_url else None,
             )
         else:
-            self._check_active(principal)
             job = job.evolve(estimate=self._priced(principal, job.request))
-        stored, created = self.store.create(job)
+        stored, created = self.store.create(job, self._quota())
         if not created:  # a concurrent POST with the same Idempotency-Key won
             return Submission(self._same_request(stored, sent), created=False)
         if stored.status is JobStatus.QUEUED:
             self.queue.send(stored.id)
         return Submission(stored, created=True)
 
-    def _check_active(self, principal: Principal) -> None:
+    def _quota(self) -> ActiveQuota | None:
+        """The concurrent-job cap, enforced by the store atomically with the insert."""
         if not self.policy.max_active_jobs:
-            return
-        active = self.store.count_active(principal.owner)
-        if active >= self.policy.max_active_jobs:
-            raise QuotaExceeded(
-                f"{active} jobs queued or running; this key may have "
-                f"{self.policy.max_active_jobs} at once",
-                retry_after_s=self.policy.quota_retry_after_s,
-            )
+            return None
+        return ActiveQuota(self.policy.max_active_jobs, self.policy.quota_retry_after_s)
 
     def _priced(self, principal: Principal, request: SongRequest) -> dict[str, Any] | None:
         """The request's cost estimate, after the checks that must not wait for a worker:

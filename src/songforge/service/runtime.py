@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from songforge.jobs.store import JobStore
 from songforge.jobs.worker import Worker, requeue_stale
 from songforge.service.core import ServicePolicy, SongService
 from songforge.service.keys import KeyStore, MemoryKeyStore, SqliteKeyStore
-from songforge.service.limits import Rate, RateLimiter
+from songforge.service.limits import MemoryRateLimiter, Rate, RateLimiter, SqliteRateLimiter
 from songforge.service.webhooks import WebhookDispatcher, parse_secret
 from songforge.settings import Settings
 from songforge.storage.blobs import BlobStore
@@ -36,7 +38,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("songforge.service")
 
 DB_FILE = "songforge.db"
+LIMITS_FILE = "limits.db"  # rate-limit buckets: rewritten on every request, never fsynced
 BLOB_DIR = "blobs"
+WORKER_PROCESS_NAME = "songforge-jobs"  # what ps and top show (at most 15 characters)
+API_PROCESS_NAME = "songforge-api"
+_process_niced = False  # this whole process already runs at the job workers' priority
 
 
 @dataclass
@@ -91,7 +97,20 @@ def service_policy(settings: Settings) -> ServicePolicy:
         cache_scope=settings.cache_scope,
         webhooks_enabled=settings.webhook_secret is not None,
         webhook_allow=tuple(settings.webhook_allow),
+        key_cache_s=settings.key_cache_s,
     )
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """With the SQLite store, buckets in a file of the data dir that every API process on the
+    machine shares (so several API processes together allow the configured rate); else in memory."""
+    rates = {
+        "request": Rate(settings.rate_limit_per_s, settings.rate_limit_burst),
+        "submit": Rate(settings.submit_rate_per_s, settings.submit_burst),
+    }
+    if settings.store_backend == "sqlite":
+        return SqliteRateLimiter(settings.data_dir / LIMITS_FILE, rates)
+    return MemoryRateLimiter(rates)
 
 
 def build_service(settings: Settings, backends: Backends) -> SongService:
@@ -100,12 +119,7 @@ def build_service(settings: Settings, backends: Backends) -> SongService:
     from songforge.providers.inbound import inbound_from_settings
     from songforge.providers.orchestrator import ProviderGenerator
 
-    limiter = RateLimiter(
-        {
-            "request": Rate(settings.rate_limit_per_s, settings.rate_limit_burst),
-            "submit": Rate(settings.submit_rate_per_s, settings.submit_burst),
-        }
-    )
+    limiter = rate_limiter(settings)
     return SongService(
         backends.store,
         backends.queue,
@@ -178,9 +192,12 @@ class Background:
         stop = self.stop_event
         if self.worker_threads:
             worker = build_worker(self.settings, self.backends, self.generator)
-            self._spawn(
-                lambda: worker.run(stop, concurrency=self.worker_threads, poll_s=0.2), "jobs"
-            )
+
+            def jobs() -> None:
+                lower_thread_priority(self.settings.worker_nice)  # job threads inherit it
+                worker.run(stop, concurrency=self.worker_threads, poll_s=0.2)
+
+            self._spawn(jobs, "jobs")
         for _ in range(self.worker_processes):
             self._processes.append(start_worker_process(self.settings, concurrency=1))
         dispatcher = self._dispatcher = build_dispatcher(self.settings, self.backends)
@@ -253,5 +270,48 @@ def worker_process_main(settings_data: dict[str, Any], concurrency: int) -> None
     from songforge.service.logs import configure_logging
 
     settings = Settings(**settings_data)
+    become_worker_process(settings)
     configure_logging(settings)
     run_worker(settings, concurrency)
+
+
+def become_worker_process(settings: Settings) -> None:
+    """Name this dedicated job-worker process and lower the priority of all of it (threads
+    started at import, such as BLAS pools, included): everything it does is background work."""
+    global _process_niced
+    name_process(WORKER_PROCESS_NAME)
+    if settings.worker_nice and not _process_niced:
+        if sys.platform == "linux":  # each thread has its own nice value; new ones inherit
+            for task in os.listdir("/proc/self/task"):
+                _renice(int(task), settings.worker_nice)
+        else:
+            os.nice(settings.worker_nice)
+        _process_niced = True
+
+
+def name_process(name: str) -> None:
+    """Show ``name`` in ps and top (Linux; at most 15 characters), so an operator can tell
+    the API processes from the job workers; elsewhere nothing happens."""
+    try:
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(name[:15])
+    except OSError:
+        pass
+
+
+def lower_thread_priority(increment: int) -> None:
+    """Make the calling thread, and the threads it starts later (render pools included),
+    ``increment`` nicer: song generation is background work, and at a lower priority it
+    yields the cores to the API whenever a request is waiting, so API latency stays bounded
+    while songs render. Linux only (there each thread has its own nice value); a dedicated
+    worker process is niced whole by :func:`become_worker_process` instead."""
+    if increment and not _process_niced and sys.platform == "linux":
+        _renice(threading.get_native_id(), increment)
+
+
+def _renice(thread_id: int, increment: int) -> None:
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread_id)
+        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + increment))
+    except OSError as exc:  # a thread that just ended, or a platform without per-thread nice
+        log.warning("could not lower the job workers' CPU priority: %s", exc)

@@ -11,11 +11,11 @@ import ipaddress
 import json
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -93,25 +93,48 @@ def _allowed(host: str, addresses: Iterable[IpAddress], allow: Iterable[str]) ->
     return bool(networks) and all(any(a in n for n in networks) for a in addresses)
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """A callback URL after the SSRF check: the addresses its host resolved to, every one of
+    them validated. Deliveries connect to these, never resolving the host again, so a DNS
+    answer that changes after the check (rebinding) cannot redirect them."""
+
+    url: str
+    host: str
+    port: int
+    addresses: tuple[IpAddress, ...]
+
+
 def check_callback_url(
     url: str, allow: Iterable[str] = (), resolver: Resolver = _resolve, field: str = "callback_url"
 ) -> str:
     """Refuse URLs that are not http(s) or whose host resolves to any non-public address
     (loopback, private, link-local, …) unless the host or all its addresses are allow-listed."""
+    return resolve_callback(url, allow, resolver, field).url
+
+
+def resolve_callback(
+    url: str, allow: Iterable[str] = (), resolver: Resolver = _resolve, field: str = "callback_url"
+) -> CallbackTarget:
+    """Resolve the callback's host once and validate every address (see check_callback_url);
+    raises UnsafeCallbackUrl. The URL is parsed by httpx, which also sends the request: one
+    parser, so the host checked is the host named in the request."""
     if len(url) > 2048:
         raise UnsafeCallbackUrl(field, "callback URL longer than 2048 characters")
     try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL:
         raise UnsafeCallbackUrl(field, "not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeCallbackUrl(field, "callback URL must be http or https")
-    host = parts.hostname
+    host = parts.raw_host.decode("ascii")  # IDNA-encoded
     if not host:
         raise UnsafeCallbackUrl(field, "callback URL has no host")
-    if parts.username or parts.password:
+    if parts.userinfo:
         raise UnsafeCallbackUrl(field, "callback URL must not carry credentials")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not 1 <= port <= 65535:
+        raise UnsafeCallbackUrl(field, "not a valid URL")
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
@@ -121,14 +144,39 @@ def check_callback_url(
             raise UnsafeCallbackUrl(field, f"cannot resolve callback host {host!r}") from None
     if not addresses:
         raise UnsafeCallbackUrl(field, f"cannot resolve callback host {host!r}")
+    target = CallbackTarget(url, host, port, tuple(dict.fromkeys(addresses)))
     if _allowed(host, addresses, allow):
-        return url
+        return target
     bad = [str(a) for a in addresses if _unsafe(a)]
     if bad:
         raise UnsafeCallbackUrl(
             field, f"callback host {host!r} resolves to a non-public address ({', '.join(bad)})"
         )
-    return url
+    return target
+
+
+def post_pinned(
+    client: httpx.Client, target: CallbackTarget, content: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    """POST to the validated addresses of ``target`` in turn until one connects. The URL
+    names the address, so httpx never resolves the host; the Host header and TLS (SNI and
+    certificate verification, via httpcore's ``sni_hostname``) keep the host name."""
+    url = httpx.URL(target.url)
+    headers = {**headers, "host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    failure: httpx.ConnectError | None = None
+    for address in target.addresses:
+        try:
+            return client.post(
+                url.copy_with(host=str(address)),
+                content=content,
+                headers=headers,
+                extensions=extensions,
+            )
+        except httpx.ConnectError as exc:
+            failure = exc
+    assert failure is not None  # a target has at least one address
+    raise failure
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -160,12 +208,18 @@ class WebhookDispatcher:
     resolver: Resolver = _resolve
     clock: Callable[[], float] = time.time
     transport: httpx.BaseTransport | None = None
+    verify: ssl.SSLContext | str | bool = True  # a CA bundle path or context, for private CAs
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
             timeout=self.timeout_s,
             follow_redirects=False,  # a redirect could lead past the SSRF guard
             transport=self.transport,
+            verify=self.verify,
+            trust_env=False,  # no proxy from the environment: it would do its own DNS lookup
+            # No kept-alive connections: the pool is keyed by address, and one opened (and
+            # TLS-verified) for one host must not carry another host's event.
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"user-agent": "songforge-webhooks/1"},
         )
 
@@ -190,15 +244,15 @@ class WebhookDispatcher:
         permanent = False
         started = time.monotonic()
         try:
-            check_callback_url(job.callback_url, self.allow, self.resolver)
-            response = self._client.post(
-                job.callback_url,
-                content=body,
-                headers=signed_headers(self.key, message_id, int(now), body),
+            target = resolve_callback(job.callback_url, self.allow, self.resolver)
+            response = post_pinned(
+                self._client, target, body, signed_headers(self.key, message_id, int(now), body)
             )
             status = response.status_code
             if status == 410:
                 permanent, error = True, "endpoint gone (410): not retried"
+            elif response.is_redirect:
+                error = f"HTTP {status}: redirects are not followed (they would skip the check)"
             elif not 200 <= status < 300:
                 error = f"HTTP {status}"
                 retry_after = _retry_after(response.headers.get("retry-after"))
