@@ -7,6 +7,9 @@ from pathlib import Path
 
 from service_rig import Rig, make_rig
 
+from songforge.service.keys import SqliteKeyStore
+from songforge.service.runtime import DB_FILE
+
 ID = "0123456789abcdef0123456789abcdef"
 
 
@@ -114,14 +117,31 @@ class TestKeysAndIsolation:
         )
         assert rig.client.get("/v1/songs", headers=rig.auth("bob")).json()["items"] == []
 
-    def test_a_revoked_key_stops_working_once_the_key_cache_expires(self, rig: Rig) -> None:
+    def test_a_key_revoked_by_another_process_stops_working_at_once_despite_the_key_cache(
+        self, rig: Rig
+    ) -> None:
         now = [1_000_000.0]
         rig.service.monotonic = lambda: now[0]
         assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 200
-        alice = next(k for k in rig.backends.keys.all() if k.name == "alice")
-        rig.backends.keys.revoke(alice.id)  # as `songforge keys revoke` does, from outside
-        now[0] += rig.service.policy.key_cache_s
+        assert rig.client.get("/v1/songs", headers=rig.auth("bob")).status_code == 200
+        # `songforge keys revoke` opens its own store on the same database file
+        outside = SqliteKeyStore(rig.settings.data_dir / DB_FILE)
+        alice = next(k for k in outside.all() if k.name == "alice")
+        outside.revoke(alice.id)
         assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 401
+        assert rig.client.get("/v1/songs", headers=rig.auth("bob")).status_code == 200
+
+    def test_the_key_cache_spares_the_key_lookup_until_it_expires(self, rig: Rig) -> None:
+        now = [1_000_000.0]
+        rig.service.monotonic = lambda: now[0]
+        lookups: list[str] = []
+        by_hash = rig.service.keys.by_hash
+        rig.service.keys.by_hash = lambda digest: lookups.append(digest) or by_hash(digest)  # type: ignore[method-assign]
+        for _ in range(3):
+            assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 200
+        now[0] += rig.service.policy.key_cache_s
+        assert rig.client.get("/v1/songs", headers=rig.auth()).status_code == 200
+        assert len(lookups) == 2
 
     def test_without_a_key_cache_a_revoked_key_stops_working_at_once(self, tmp_path: Path) -> None:
         rig = make_rig(tmp_path, key_cache_s=0)

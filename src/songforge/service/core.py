@@ -88,7 +88,7 @@ class ServicePolicy:
     webhooks_enabled: bool = False
     webhook_allow: tuple[str, ...] = ()
     quota_retry_after_s: float = 5.0
-    key_cache_s: float = 5.0  # a key's record is reused this long: revocation lags by ≤ this
+    key_cache_s: float = 5.0  # a key's record is reused this long (revocation is still immediate)
 
 
 KEY_CACHE_MAX = 10_000  # cached keys per process; past it the cache starts again
@@ -142,6 +142,7 @@ class SongService:
     _keys_seen: dict[str, tuple[Principal | None, float]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _keys_generation: int = field(default=-1, init=False, repr=False)  # of the cached entries
 
     # --- who is calling --------------------------------------------------------------------
     def authenticate(self, token: str | None) -> Principal:
@@ -157,25 +158,31 @@ class SongService:
         return principal
 
     def _principal_for(self, token: str) -> Principal:
-        """The key's holder, from a per-process cache by token hash that is trusted for
-        ``policy.key_cache_s`` (a key lookup per request would be a large share of a status
-        read). So a revocation made elsewhere (`songforge keys revoke`, another process)
-        takes effect within that many seconds; unknown tokens are never cached."""
+        """The key's holder, from a per-process cache by token hash (a full key lookup per
+        request would be a large share of a status read). An entry is trusted for
+        ``policy.key_cache_s`` and only while the key store's generation is unchanged, so a
+        revocation made anywhere (`songforge keys revoke`, another API process) takes effect
+        on the next request; unknown tokens are never cached."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise Unauthorized("not a songforge API key")
         digest = hash_token(token)
         now = self.monotonic()
         seen = self._keys_seen.get(digest)
+        if seen is not None and self._keys_generation != self.keys.generation():
+            self._keys_seen.clear()
+            seen = None
         if seen is not None and now < seen[1]:
             principal = seen[0]
         else:
+            generation = self.keys.generation()  # read before the key: a race only re-checks
             key = self.keys.by_hash(digest)
             if key is None:
                 raise Unauthorized("unknown or revoked API key")
             principal = Principal(key.id, key.name, key.admin) if key.active else None
             if self.policy.key_cache_s > 0:
-                if len(self._keys_seen) >= KEY_CACHE_MAX:
+                if len(self._keys_seen) >= KEY_CACHE_MAX or generation != self._keys_generation:
                     self._keys_seen.clear()
+                self._keys_generation = generation
                 self._keys_seen[digest] = (principal, now + self.policy.key_cache_s)
         if principal is None:
             raise Unauthorized("unknown or revoked API key")

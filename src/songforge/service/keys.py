@@ -64,6 +64,11 @@ class KeyStore(Protocol):
 
     def all(self) -> list[ApiKey]: ...
 
+    def generation(self) -> int:
+        """A number that changes whenever any key is revoked (by any process): a cache of
+        looked-up keys stays valid exactly as long as this does, so revocation is immediate."""
+        ...
+
     def revoke(self, key_id: str) -> ApiKey:
         """Raises NotFound for an unknown id (revoking twice is fine)."""
         ...
@@ -74,6 +79,10 @@ class MemoryKeyStore:
         self.clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, ApiKey] = {}
+        self._generation = 0
+
+    def generation(self) -> int:
+        return self._generation
 
     def add(self, key: ApiKey) -> None:
         with self._lock:
@@ -101,6 +110,7 @@ class MemoryKeyStore:
             if key.revoked_at is None:
                 key = replace(key, revoked_at=self.clock())
                 self._keys[key_id] = key
+                self._generation += 1
             return key
 
 
@@ -113,7 +123,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_at REAL NOT NULL,
   revoked_at REAL,
   last_used_at REAL
-)
+);
+CREATE TABLE IF NOT EXISTS api_keys_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO api_keys_generation (id, value) VALUES (0, 0)
 """
 
 
@@ -164,11 +179,22 @@ class SqliteKeyStore:
         rows = self.db.connection().execute("SELECT * FROM api_keys ORDER BY created_at")
         return [_key(r) for r in rows]
 
-    def revoke(self, key_id: str) -> ApiKey:
-        self.db.write_rows(
-            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (self.clock(), key_id),
+    def generation(self) -> int:
+        row = (
+            self.db.connection()
+            .execute("SELECT value FROM api_keys_generation WHERE id = 0")
+            .fetchone()
         )
+        return int(row[0]) if row else 0
+
+    def revoke(self, key_id: str) -> ApiKey:
+        with self.db.write() as conn:  # the revocation and its signal commit together
+            changed = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (self.clock(), key_id),
+            ).rowcount
+            if changed:
+                conn.execute("UPDATE api_keys_generation SET value = value + 1 WHERE id = 0")
         key = self.get(key_id)
         if key is None:
             raise NotFound(f"no key {TOKEN_PREFIX}{key_id}")
