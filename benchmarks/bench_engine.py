@@ -64,6 +64,12 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + helpers.ru_utime + helpers.ru_stime
 
 
+def _sys_s() -> float:
+    """Kernel CPU time (page faults on fresh memory, mostly) of the case and its helpers."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_stime + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
+
+
 def run_case(prompt: str, duration_s: float, fmt: str, stems: bool, use_soundfont: bool) -> None:
     """Child process body: generate and write one song, print timings as JSON."""
     from songforge.engine import generate
@@ -73,7 +79,7 @@ def run_case(prompt: str, duration_s: float, fmt: str, stems: bool, use_soundfon
     request = SongRequest(prompt=prompt, duration=duration_s, seed=1, format=fmt)
     settings = Settings(use_soundfont=use_soundfont, keep_stems=stems)
     with tempfile.TemporaryDirectory() as tmp:
-        start, cpu_start = time.perf_counter(), _cpu_s()
+        start, cpu_start, sys_start = time.perf_counter(), _cpu_s(), _sys_s()
         song = generate(request, settings=settings)
         made, cpu_made = time.perf_counter(), _cpu_s()
         song.write(Path(tmp) / f"song.{fmt}", stems=stems, midi=True)
@@ -85,6 +91,7 @@ def run_case(prompt: str, duration_s: float, fmt: str, stems: bool, use_soundfon
                 "write_s": done - made,
                 "generate_cpu_s": cpu_made - cpu_start,
                 "write_cpu_s": cpu_done - cpu_made,
+                "sys_s": _sys_s() - sys_start,
                 "audio_s": song.duration_s,
                 "soundfont": song.metadata.get("soundfont"),
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -97,7 +104,7 @@ def run_case(prompt: str, duration_s: float, fmt: str, stems: bool, use_soundfon
 def main() -> None:
     print("engine: end-to-end generation (fresh process per case, seed 1)")
     print(
-        f"{'case':<27}{'audio':>6}{'gen':>7}{'write':>7}{'x real':>7}{'cpu':>7}"
+        f"{'case':<27}{'audio':>6}{'gen':>7}{'write':>7}{'x real':>7}{'cpu':>7}{'sys':>6}"
         f"{'x cpu/2':>8}{'RSS MB':>8}{'helper':>7}{'PSS MB':>8}{'load':>6}"
     )
     for label, prompt, duration_s, fmt, stems, use_font in CASES:
@@ -134,16 +141,18 @@ def main() -> None:
         note = "" if (not use_font or data["soundfont"]) else "  (no SoundFont found: synth)"
         print(
             f"{label:<27}{data['audio_s']:6.0f}{data['generate_s']:7.2f}{data['write_s']:7.2f}"
-            f"{data['audio_s'] / total:7.1f}{cpu:7.2f}{data['audio_s'] / (cpu / 2):8.1f}"
+            f"{data['audio_s'] / total:7.1f}{cpu:7.2f}{data['sys_s']:6.2f}"
+            f"{data['audio_s'] / (cpu / 2):8.1f}"
             f"{data['peak_mb']:8.0f}{data['helper_peak_mb']:7.0f}{data['pss_peak_mb']:8.0f}"
             f"{load:6.1f}{note}"
         )
     print(
         "x real = audio s / (generate + write) wall s; cpu = CPU s of the case and its render\n"
-        "helpers; x cpu/2 = audio s / (cpu / 2 cores): what x real would be if both cores were\n"
-        "busy all the time (an upper bound); RSS = the case's own peak; helper = the largest\n"
-        "render helper's peak; PSS = peak of the case plus its helpers, shared pages counted\n"
-        "once; load = 1-minute load average after the case"
+        "helpers (sys: the kernel's part of it); x cpu/2 = audio s / (cpu / 2 cores): what\n"
+        "x real would be if both cores were busy all the time (an upper bound); RSS = the\n"
+        "case's own peak; helper = the largest render helper's peak; PSS = peak of the case\n"
+        "plus its helpers, shared pages counted once; load = 1-minute load average after the\n"
+        "case"
     )
 
 

@@ -9,8 +9,12 @@ an in-memory FLAC encoder, so only a few song-length arrays exist at any time.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +64,34 @@ class _Stages:
         self.done += 1
 
 
+@contextlib.contextmanager
+def _settled_heap() -> Iterator[None]:
+    """Everything alive before a song is moved out of the cyclic collector's way while the
+    song is made: composing makes many small objects, and each full collection otherwise walked
+    every imported module's objects too (~0.2 s a song). Nothing is freed later than it would
+    be once the block ends, as frozen objects are only those that already existed."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _soundfont(settings: Settings) -> Path | None:
     if not settings.use_soundfont:
         return None
     return find_soundfont(settings.soundfont)
+
+
+def _soundfont_ahead(settings: Settings) -> Future[Path | None]:
+    """The font found and loaded on a helper thread while the song is composed: parsing a
+    large font takes ~0.3-0.6 s in C with the GIL released, and composing is one core's
+    Python. Errors surface where the font is first needed."""
+    loader = ThreadPoolExecutor(1, "songforge-font")
+    try:
+        return loader.submit(_soundfont, settings)
+    finally:
+        loader.shutdown(wait=False)
 
 
 def generate(
@@ -75,17 +103,21 @@ def generate(
 ) -> Song:
     """Make a whole mastered song from a request (the library's main entry point)."""
     settings = settings or Settings()
-    catalog = catalog or default_catalog()
     stages = _Stages(progress or ignore_progress, total=5)
-    stages.start("understand")
-    seed = choose_seed(request)
-    interpretation = understand(request.prompt, catalog)
-    plan = resolve_plan(request, interpretation, catalog, seed)
-    stages.finish()
-    stages.start("compose")
-    composition = compose(plan)
-    stages.finish()
-    return _perform(request, plan, composition, plan.style, settings, stages, interpretation)
+    soundfont = _soundfont_ahead(settings)
+    with _settled_heap():
+        catalog = catalog or default_catalog()
+        stages.start("understand")
+        seed = choose_seed(request)
+        interpretation = understand(request.prompt, catalog)
+        plan = resolve_plan(request, interpretation, catalog, seed)
+        stages.finish()
+        stages.start("compose")
+        composition = compose(plan)
+        stages.finish()
+        return _perform(
+            request, plan, composition, plan.style, settings, stages, interpretation, soundfont
+        )
 
 
 def remix(
@@ -134,7 +166,10 @@ def remix(
     stages.finish()
     stages.start("compose")
     stages.finish()
-    song = _perform(request, plan, composition, style, settings, stages, None)
+    with _settled_heap():
+        song = _perform(
+            request, plan, composition, style, settings, stages, None, _soundfont_ahead(settings)
+        )
     song.metadata["remix_of"] = {
         "style": sheet.get("style", {}).get("id"),
         "seed": sheet.get("seed"),
@@ -151,12 +186,13 @@ def _perform(
     settings: Settings,
     stages: _Stages,
     interpretation: Interpretation | None,
+    soundfont_ahead: Future[Path | None],
 ) -> Song:
     stages.start("arrange")
     score = arrange(composition, style, plan)
     stages.finish()
     rate = request.sample_rate
-    soundfont = _soundfont(settings)
+    soundfont = soundfont_ahead.result()
     stems = FlacStems(rate) if settings.keep_stems else None
     encoders: list[StreamEncoder] = []
 

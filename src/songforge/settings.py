@@ -47,7 +47,11 @@ class Settings(BaseSettings):
         10, ge=0, le=19, description="Job workers run this much nicer than the API (0: as high)"
     )
     key_cache_s: float = Field(
-        5.0, ge=0, le=300, description="A verified API key is looked up again after this long (revocation is seen at once)"
+        5.0,
+        ge=0,
+        le=300,
+        description="A verified API key is looked up again after this long (revocation is "
+        "seen at once)",
     )
     store_backend: Literal["sqlite", "memory"] = Field(
         "sqlite", description="Job store, queue and key store (memory: one process, volatile)"

@@ -78,9 +78,10 @@ class Song:
     ) -> Iterator[tuple[str, bytes]]:
         """(name, file bytes) for every stem in order, encoded on ``workers`` threads (the
         codecs release the GIL) with at most ``workers`` stems in memory beyond the one
-        yielded."""
+        yielded (so the threads keep encoding while the caller writes it out)."""
         names = list(self.stems)
-        with ThreadPoolExecutor(max(1, workers), "songforge-encode") as pool:
+        workers = max(1, workers)
+        with ThreadPoolExecutor(workers, "songforge-encode") as pool:
             pending: deque[tuple[str, Future[bytes]]] = deque()
             for name in names:
                 pending.append((name, pool.submit(self.encode_stem, name, fmt)))
@@ -135,13 +136,15 @@ class Song:
         written: list[Path] = []
         extra: dict[str, Any] = {"file": path.name}
         with ThreadPoolExecutor(1, "songforge-encode-song") as song_encoder:
-            # the song encodes on its own thread while the stems take the other core
+            # the song encodes on its own thread (usually it is already encoded: the engine
+            # starts it while mastering) while the stems take both cores, and this thread
+            # writes each stem out as it comes (a disk wait, not CPU)
             song_job = song_encoder.submit(self.encode, fmt)
             if stems and self.stems:
                 stem_dir = path.with_name(path.stem + ".stems")
                 stem_dir.mkdir(exist_ok=True)
                 names = {}
-                for name, data in self.encode_stems(fmt, workers=1):
+                for name, data in self.encode_stems(fmt, workers=2):
                     stem_path = stem_dir / f"{name}.{fmt.value}"
                     write_bytes_atomic(stem_path, data)
                     del data

@@ -16,7 +16,7 @@ import soundfile
 from scipy import signal
 
 from songforge import engine
-from songforge.errors import SongforgeError
+from songforge.errors import SongforgeError, SoundFontError
 from songforge.progress import Progress
 from songforge.render import codec, sources
 from songforge.render.mix import RETURNS
@@ -135,3 +135,12 @@ def test_a_cancelled_song_leaves_no_helpers_behind() -> None:
     with pytest.raises(Cancelled):
         engine.generate(request(), settings=SYNTH, progress=cancel_while_rendering)
     assert multiprocessing.active_children() == []
+
+
+def test_an_unusable_soundfont_fails_the_song_with_its_own_error(tmp_path: Path) -> None:
+    """The font is loaded on a helper thread while the song is composed; its error still
+    reaches the caller, as a SoundFontError."""
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")
+    with pytest.raises(SoundFontError):
+        engine.generate(request(), settings=Settings(soundfont=broken))

@@ -246,3 +246,67 @@ def test_pcm_can_be_dithered_into_a_given_array() -> None:
     out = np.zeros((RATE, 2), np.int16)
     assert codec.to_pcm16(audio, out) is out
     np.testing.assert_array_equal(out, codec.to_pcm16(audio))
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    samples, _ = soundfile.read(io.BytesIO(data), dtype="float64")
+    return np.asarray(samples)
+
+
+def test_a_long_mp3_is_encoded_as_two_halves_joined_into_one_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    audio = music(seconds=8.0, seed=7)
+    whole = encode(audio, RATE, AudioFormat.MP3)  # shorter than the split length: one piece
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 100)
+    joins: list[bytes | None] = []
+    real_join = codec._join_frames
+
+    def recording_join(*args: object) -> bytes | None:
+        joins.append(real_join(*args))  # type: ignore[arg-type]
+        return joins[-1]
+
+    monkeypatch.setattr(codec, "_join_frames", recording_join)
+    split = encode(audio, RATE, AudioFormat.MP3)
+    assert joins == [split]  # joined, not encoded again in one piece
+    assert encode(audio, RATE, AudioFormat.MP3) == split
+    joined_frames, whole_frames = codec._mp3_frames(split), codec._mp3_frames(whole)
+    assert joined_frames is not None and whole_frames is not None
+    assert len(joined_frames) == len(whole_frames)
+    halves, one_piece = _decoded(split), _decoded(whole)
+    assert halves.shape == one_piece.shape
+    difference = np.mean((halves - one_piece) ** 2) / np.mean(one_piece**2)
+    assert 10 * np.log10(max(difference, 1e-30)) < -30.0  # the same audio, up to MP3 noise
+
+
+def test_a_split_mp3_follows_a_producer_that_starts_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 100)
+    final = music(seconds=7.0, seed=4)
+    buffer = np.zeros_like(final)
+    encoder = codec.StreamEncoder(buffer, RATE, AudioFormat.MP3)
+    for attempt in range(2):
+        if attempt:
+            encoder.restart()
+        for start in range(0, final.shape[1], 50_000):
+            stop = min(final.shape[1], start + 50_000)
+            buffer[:, start:stop] = final[:, start:stop] * (0.5 if attempt == 0 else 1.0)
+            encoder.advance(stop)
+    assert encoder.result() == encode(final, RATE, AudioFormat.MP3)
+
+
+def test_mp3_halves_that_cannot_be_joined_are_encoded_again_in_one_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    audio = music(seconds=7.0, seed=2)
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 10**9)
+    one_piece = encode(audio, RATE, AudioFormat.MP3)
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 100)
+    monkeypatch.setattr(codec, "_join_frames", lambda *_: None)
+    assert encode(audio, RATE, AudioFormat.MP3) == one_piece
+
+
+def test_only_plain_mpeg1_layer_3_streams_are_joined() -> None:
+    audio = encode(music(seconds=1.0), RATE, AudioFormat.MP3)
+    assert codec.join_mp3(b"not an mp3 at all", audio, 1, 0) is None
+    assert codec.join_mp3(audio, audio[:-10], 5, 5) is None  # a truncated last frame
+    assert codec.join_mp3(audio, audio, 10**6, 0) is None  # not that many frames

@@ -34,6 +34,7 @@ DRUM_BANK = 128
 DRUM_CHANNEL = 9  # General MIDI channel 10
 GAIN_DB = -6.0  # FluidR3 still peaks above 1.0 at this gain: the buffer is float, never clipped
 MAX_VOICES = 32  # per part, like a GM module; beyond it the voice furthest into release is stolen
+_RENDER_FRAMES = 64 * 128  # frames per render call: a whole number of the player's 64-frame blocks
 _INSTALL_HINT = "install it with: pip install --no-deps 'tinysoundfont>=0.3.7'"
 
 _fonts: dict[tuple[str, int, int], Any] = {}
@@ -202,15 +203,24 @@ def _events(part: Part, tempo_bpm: float, sample_rate_hz: int) -> list[tuple[int
 
 
 def render_soundfont_part(
-    part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int, soundfont: Path
+    part: Part,
+    tempo_bpm: float,
+    total_s: float,
+    sample_rate_hz: int,
+    soundfont: Path,
+    out: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Play ``part`` on ``soundfont``: float32 (2, round(total_s × sample_rate_hz)), dry and
-    unnormalised (peaks may exceed 1), or None when the font has no preset for it.
+    unnormalised (peaks may exceed 1), or None when the font has no preset for it. With ``out``
+    (float32 (2, n), any contents) the part is written there and ``out`` returned.
 
     One player steps through the note-ons and -offs in time order, rendering the stretch
     between consecutive events; the font's own choke groups (hi-hats) and voice stealing apply.
     (Playing each distinct note once and placing copies measured 2-5x slower: tails dominate
-    and humanised velocities leave few exact repeats.)"""
+    and humanised velocities leave few exact repeats.) Stretches are rendered a few thousand
+    frames at a time into one small interleaved buffer and split into the channels, so no
+    song-length scratch is made (fresh memory costs more than the copy); the pieces are whole
+    multiples of the player's 64-frame effect block, so the samples are the same as one call's."""
     font = load_soundfont(soundfont)
     program = program_for(part, font)
     if program is None:
@@ -218,12 +228,23 @@ def render_soundfont_part(
     player = _player(font, program, sample_rate_hz)
     channel = program.channel
     n_total = max(0, round(total_s * sample_rate_hz))
-    buffer = np.zeros(2 * n_total, dtype=np.float32)
+    if out is None:
+        out = np.empty((2, n_total), dtype=np.float32)
+    elif out.shape != (2, n_total) or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 (2, {n_total}), not {out.dtype} {out.shape}")
+    scratch = np.empty((_RENDER_FRAMES, 2), dtype=np.float32)
+
+    def render(start: int, stop: int) -> None:
+        for first in range(start, stop, _RENDER_FRAMES):
+            frames = min(_RENDER_FRAMES, stop - first)
+            player.render(scratch[:frames].data.cast("B"), False)
+            out[:, first : first + frames] = scratch[:frames].T
+
     position = 0
     for sample, order, key, velocity in _events(part, tempo_bpm, sample_rate_hz):
         at = min(max(sample, 0), n_total)
         if at > position:
-            player.render(buffer[2 * position : 2 * at].data.cast("B"), False)
+            render(position, at)
             position = at
         if at >= n_total:
             break
@@ -231,6 +252,5 @@ def render_soundfont_part(
             player.channel_note_on(channel, key, velocity / 127.0)
         else:
             player.channel_note_off(channel, key)
-    if position < n_total:
-        player.render(buffer[2 * position :].data.cast("B"), False)
-    return np.ascontiguousarray(buffer.reshape(n_total, 2).T)
+    render(position, n_total)
+    return out

@@ -86,17 +86,24 @@ def uses_soundfont(part: Part, soundfont: Path | None) -> bool:
 
 
 def render_part(
-    part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int, soundfont: Path | None
+    part: Part,
+    tempo_bpm: float,
+    total_s: float,
+    sample_rate_hz: int,
+    soundfont: Path | None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """One part, dry, peak at :data:`PART_PEAK` (silence stays silent): float32 (1, n) from
-    the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz)."""
+    the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz). A SoundFont
+    part is written into ``out`` (float32 (2, n), any contents) when it is given; a synth part
+    never is (check the result's identity)."""
     if tempo_bpm <= 0 or sample_rate_hz <= 0:
         raise RenderError(
             f"tempo and sample rate must be positive (got {tempo_bpm}, {sample_rate_hz})"
         )
     audio: np.ndarray | None = None
     if soundfont is not None and uses_soundfont(part, soundfont):
-        audio = render_soundfont_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+        audio = render_soundfont_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont, out)
     if audio is None:
         audio = render_synth_part(part, tempo_bpm, total_s, sample_rate_hz)
     return normalise_part(audio, part.name)
@@ -131,7 +138,7 @@ def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> fl
     return 0.003 * held_s + 5e-5 * len(part.notes)
 
 
-SlotFor = Callable[[int], np.ndarray]  # channels → zero-filled room for the part's result
+SlotFor = Callable[[int, bool], np.ndarray]  # (channels, zeroed) → room for the part's result
 PartWork = Callable[[Part, "SlotFor | None"], tuple[np.ndarray, Any]]
 PartFinish = Callable[[Part, np.ndarray, "np.ndarray | None"], tuple[np.ndarray, Any]]
 PartConsume = Callable[[Part, np.ndarray, Any], None]
@@ -141,9 +148,13 @@ class _ForkedHelper:
     """Forked children that render (and finish) parts while this process consumes them. Each
     child takes the next part from one shared counter (biggest first), so the work balances
     itself whatever the estimates said, and writes the result into that part's own anonymous
-    shared mapping, so nothing is pickled but a small note; a mapping is unmapped once its part
-    is consumed, so memory holds only the parts in flight. A semaphore keeps at most ``window``
-    parts claimed but not yet consumed."""
+    shared mapping (a SoundFont part is rendered straight into it), so nothing is pickled but a
+    small note; a mapping is unmapped once its part is consumed, so memory holds only the parts
+    in flight. A semaphore keeps at most ``window`` parts claimed but not yet consumed.
+
+    (Reusing a few mappings instead saved their page faults, ~0.1 s of CPU a part, but kept
+    every one of them resident for the whole render: ~100 MB more at the peak of a 5-minute
+    song, which the 1 GB budget could not spare.)"""
 
     def __init__(
         self,
@@ -178,10 +189,16 @@ class _ForkedHelper:
         count = channels * self.n_samples
         return np.frombuffer(self.slots[index], np.float32, count).reshape(channels, -1)
 
-    def _fill_slot(self, index: int, handed: list[np.ndarray], channels: int) -> np.ndarray:
-        """The part's slot as ``channels`` rows (noted in ``handed``) for the finish to fill."""
-        handed.append(self._slot(index, channels))
-        return handed[-1]
+    def _fill_slot(
+        self, index: int, handed: list[np.ndarray], channels: int, zeroed: bool
+    ) -> np.ndarray:
+        """The part's slot as ``channels`` rows (noted in ``handed``): fresh, so zero-filled
+        unless handed out before."""
+        view = self._slot(index, channels)
+        if zeroed and handed:
+            view.fill(0.0)
+        handed.append(view)
+        return view
 
     def _child(self, work: PartWork, lane: int, conn: Connection) -> None:
         self.lane = lane
@@ -212,6 +229,7 @@ class _ForkedHelper:
     def run(self, work: PartWork, consume: PartConsume) -> None:
         """Consume every part in ``order``; parts whose child died are redone here."""
         processes, live = [], {}
+        thawed = gc.get_freeze_count() == 0  # a caller may have frozen the heap already
         gc.freeze()  # children then leave the inherited objects alone: their pages stay shared
         try:
             for lane in range(self.lanes):
@@ -226,7 +244,8 @@ class _ForkedHelper:
                 writer.close()
                 processes.append(process)
                 live[lane] = reader
-            gc.unfreeze()
+            if thawed:
+                gc.unfreeze()
             done: dict[int, tuple[int, Any]] = {}
             for position, index in enumerate(self.order):
                 part = self.parts[index]
@@ -249,7 +268,8 @@ class _ForkedHelper:
                 if self.owner[position]:
                     self.tokens.release()
         finally:
-            gc.unfreeze()
+            if thawed:
+                gc.unfreeze()
             for process in processes:
                 if process.is_alive():
                     process.terminate()
@@ -349,9 +369,9 @@ def render_parts(
     rendered: dict[str, np.ndarray] = {}
 
     def keep(part: Part, audio: np.ndarray, _: object) -> None:
-        rendered[part.name] = audio
+        rendered[part.name] = np.array(audio)  # the consumer's view may be reused
 
-    stream_parts(parts, tempo_bpm, total_s, sample_rate_hz, soundfont, keep, window=len(parts))
+    stream_parts(parts, tempo_bpm, total_s, sample_rate_hz, soundfont, keep)
     return {part.name: rendered[part.name] for part in parts}
 
 
@@ -375,9 +395,10 @@ def stream_parts(
     ``finish`` may run in a forked helper process: it must depend only on the part and its
     audio, and its note must be small and picklable. ``out`` is zero-filled shared memory the
     size of the part (write the result there to save a copy) or None (work on ``dry`` in place
-    or return a new array). The consumer may keep nothing that points into the audio after it
-    returns (it is unmapped). At most ``window`` parts are rendered but not yet consumed, which
-    bounds memory; what ``consume`` sees never depends on the scheduling."""
+    or return a new array); ``dry`` may itself be shared memory (a SoundFont part is rendered
+    straight into it). The consumer may keep nothing that points into the audio after it
+    returns (the memory is reused). At most ``window`` parts are rendered but not yet consumed,
+    which bounds memory; what ``consume`` sees never depends on the scheduling."""
     names = [part.name for part in parts]
     if len(set(names)) != len(names):
         raise RenderError(f"part names must be unique: {names}")
@@ -385,10 +406,15 @@ def stream_parts(
         load_soundfont(soundfont)  # fail early with the font's own error; children inherit it
 
     def work(part: Part, slot_for: SlotFor | None) -> tuple[np.ndarray, Any]:
-        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont)
+        room = None
+        if slot_for is not None and uses_soundfont(part, soundfont):
+            room = slot_for(2, False)  # rendered straight into shared memory
+        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont, room)
         if finish is None:
             return audio, None
-        return finish(part, audio, slot_for(audio.shape[0]) if slot_for is not None else None)
+        if audio is room or slot_for is None:
+            return finish(part, audio, None)  # in place
+        return finish(part, audio, slot_for(audio.shape[0], True))
 
     costs = [
         estimated_cost_s(part, tempo_bpm, soundfont) + (extra_cost(part) if extra_cost else 0.0)
