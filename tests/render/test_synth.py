@@ -175,6 +175,28 @@ def test_distorted_guitar_sustains_where_a_clean_guitar_decays() -> None:
     assert distorted > 0.7 > 0.5 > clean
 
 
+def test_a_metal_palm_muted_chug_keeps_its_fizz_and_body_through_the_high_gain_stack() -> None:
+    """A short low note is palm-muted; the metal stack still fills it with fizz above 4 kHz
+    and holds its level to the end, where the crunch amp gives a dark, decaying thud."""
+
+    def fizz(audio: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(audio.astype(np.float64))) ** 2
+        return float(power[np.fft.rfftfreq(len(audio), 1.0 / SR) > 4000.0].sum() / power.sum())
+
+    def body(audio: np.ndarray) -> float:
+        def rms(t0: float, t1: float) -> float:
+            return float(
+                np.sqrt(np.mean(audio[int(t0 * SR) : int(t1 * SR)].astype(np.float64) ** 2))
+            )
+
+        return rms(0.15, 0.2) / rms(0.01, 0.05)
+
+    metal = _note(SynthPatch.DISTORTED_GUITAR, 40, 0.2)
+    crunch = _note(SynthPatch.OVERDRIVEN_GUITAR, 40, 0.2)
+    assert fizz(metal) > 5 * fizz(crunch)
+    assert body(metal) > 0.9 > 0.6 > body(crunch)
+
+
 def _fx(hold_s: float, seconds_per_beat: float) -> np.ndarray:
     rng = np.random.default_rng(5)
     return render_note(SynthPatch.NOISE_FX, 60, int(hold_s * SR), 0.8, SR, rng, seconds_per_beat)

@@ -479,9 +479,16 @@ def test_the_lead_can_play_the_whole_melody_range(stem: str) -> None:
 # -- mix ---------------------------------------------------------------------------------------
 
 
+# Hip-hop and trap mixes put the beat on top and the sample and hook under it, where a rapper
+# would be (an instrumental without the rapper still keeps that balance).
+BEAT_FORWARD = ("hip_hop", "trap")
+BEAT_FORWARD_DB = 8.0
+
+
 @pytest.mark.parametrize("stem", _style_params())
 def test_levels_sit_relative_to_the_kick(stem: str) -> None:
-    """composition.md: bass −1..−3, lead −2..−4, pads −6..−10, FX −12..−18 (a little slack)."""
+    """composition.md: bass −1..−3, lead −2..−4, pads −6..−10, FX −12..−18 (a little slack),
+    measured from the drum bus; a beat-forward style sits its melodic parts lower still."""
     bounds = {
         PartRole.BASS: (-4.0, 0.0),
         PartRole.LEAD: (-6.0, -1.0),
@@ -491,9 +498,14 @@ def test_levels_sit_relative_to_the_kick(stem: str) -> None:
         PartRole.COUNTER: (-12.0, -4.0),
         PartRole.FX: (-30.0, -12.0),
     }
-    for part in _styles()[stem].parts:
+    style = _styles()[stem]
+    lower = BEAT_FORWARD_DB if stem in BEAT_FORWARD else 0.0
+    kick_db = style.drums.mix.gain_db if style.drums is not None else 0.0
+    for part in style.parts:
         low, high = bounds[part.role]
-        assert low <= part.mix.gain_db <= high, part.name
+        if part.role not in (PartRole.BASS, PartRole.FX):
+            low -= lower
+        assert low <= part.mix.gain_db - kick_db <= high, part.name
 
 
 @pytest.mark.parametrize("stem", _style_params())
@@ -526,11 +538,21 @@ def test_genre_signature_sounds() -> None:
     assert any(p.instrument.synth == "reese_bass" for p in styles["drum_and_bass"].parts)
     assert any(p.instrument.synth == "bass_808" for p in styles["trap"].parts)
     assert any(p.instrument.synth == "supersaw" for p in styles["trance"].parts)
-    for style_id in ("house", "techno", "trance", "drum_and_bass", "synthwave", "trap"):
+    for style_id in ("house", "techno", "trance", "drum_and_bass", "synthwave"):
         assert all(p.instrument.source is SoundSource.SYNTH for p in styles[style_id].parts)
-    for style_id in ("jazz", "blues", "country", "cinematic", "funk", "metal", "punk"):
+    for style_id in ("jazz", "blues", "country", "cinematic", "funk", "punk"):
         pitched = [p for p in styles[style_id].parts if p.role is not PartRole.FX]
         assert all(p.instrument.source is SoundSource.SOUNDFONT for p in pitched), style_id
+    # trap: the 808 is always the synth's; metal: the doubled rhythm guitars always go through
+    # the built-in amp (one amp distorts each chord's notes together), the rest is sampled
+    trap_bass = [p for p in styles["trap"].parts if p.role is PartRole.BASS]
+    assert all(p.instrument.source is SoundSource.SYNTH for p in trap_bass)
+    for part in styles["metal"].parts:
+        rhythm = part.name.startswith("rhythm_guitar") or part.name == "wall_guitar"
+        if part.role is not PartRole.FX:
+            want = SoundSource.SYNTH if rhythm else SoundSource.SOUNDFONT
+            assert part.instrument.source is want, part.name
+    assert sum(p.name.startswith("rhythm_guitar") for p in styles["metal"].parts) == 2
 
 
 # -- adding and breaking style files -----------------------------------------------------------

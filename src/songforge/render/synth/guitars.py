@@ -113,21 +113,35 @@ PALM_MUTE_S = 0.3  # short notes on the low strings are played palm-muted (the m
 PALM_MUTE_BELOW = 55  # ... below this pitch (leads up the neck ring open)
 
 
-def guitar_di(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+# How the palm damps a chug: the string's decay (attack, decay, sustain, release) and how far
+# its upper harmonics are cut before the amp (the cut is at least 4x the fundamental).
+PALM_MUTE_SHAPE = Adsr(0.002, 0.18, 0.12, 0.05)
+PALM_MUTE_CUTOFF_HZ = 700.0
+# A metal player mutes lighter and the stack's gain keeps the chug's fizz and body ringing.
+HIGH_GAIN_MUTE_SHAPE = Adsr(0.002, 0.3, 0.4, 0.05)
+HIGH_GAIN_MUTE_CUTOFF_HZ = 2000.0
+
+
+def guitar_di(
+    note: NoteSpec,
+    rng: np.random.Generator,
+    mute_shape: Adsr = PALM_MUTE_SHAPE,
+    mute_cutoff_hz: float = PALM_MUTE_CUTOFF_HZ,
+) -> np.ndarray:
     """An electric guitar string as its pickup hears it, before any amp: a saw and a pulse a
     few cents apart with a pick transient. Short notes on the low strings are palm-muted: the
     palm damps the string at once and takes its upper harmonics, leaving the low thud an amp
     turns into a chug."""
     sr = note.sample_rate_hz
     muted = note.hold_s < PALM_MUTE_S and note.pitch < PALM_MUTE_BELOW
-    shape = Adsr(0.002, 0.18, 0.12, 0.05) if muted else Adsr(0.002, 1.2, 0.45, 0.08)
+    shape = mute_shape if muted else Adsr(0.002, 1.2, 0.45, 0.08)
     env = adsr(shape, note.hold_samples, sr)
     n = len(env)
     starts = tuple(float(x) for x in rng.random(2))
     tone = detuned_saws(note.freq_hz, n, sr, (-4.0, 4.0), starts[:1] + starts[:1])
     tone += 0.6 * pulse(phase_words(note.freq_hz * 1.002, n, sr, starts[1]), 0.3, note.freq_hz, sr)
     if muted:
-        tone = lowpass(tone, max(700.0, 4.0 * note.freq_hz), sr, order=2)
+        tone = lowpass(tone, max(mute_cutoff_hz, 4.0 * note.freq_hz), sr, order=2)
     else:
         tone = lowpass(tone, brightness_hz(note, 2500.0, 5000.0), sr)
     pick_n = min(n, note.samples(0.004))
@@ -135,8 +149,13 @@ def guitar_di(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     return normalise(tone * env)
 
 
+def high_gain_di(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
+    """:func:`guitar_di` as a metal player picks it: lighter palm mutes that keep ringing."""
+    return guitar_di(note, rng, HIGH_GAIN_MUTE_SHAPE, HIGH_GAIN_MUTE_CUTOFF_HZ)
+
+
 def amp(di: np.ndarray, sample_rate_hz: int, gain_db: float = 34.0) -> np.ndarray:
-    """A high-gain amp and a closed 4x12 cabinet, for a whole part at once (chords distort
+    """A driven tube amp and a closed 4x12 cabinet, for a whole part at once (chords distort
     together, as they do through a real amp, growling with their difference tones).
 
     A tight input (no flub below ~100 Hz) with an overdrive pedal's mid hump, two asymmetric
@@ -158,6 +177,28 @@ def amp(di: np.ndarray, sample_rate_hz: int, gain_db: float = 34.0) -> np.ndarra
     return normalise(y.astype(np.float32, copy=False))
 
 
+HIGH_GAIN_DB = 60.0  # a saturated metal stack: the wall of sound, near-square on every note
+
+
+def high_gain_amp(di: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """A modern metal stack into an open-voiced cabinet: no mid-boosting pedal, far more gain
+    than :func:`amp`, mids scooped deep and the fizz above 5 kHz left in (a doubled metal
+    rhythm guitar is a dense, bright wall, not a boxy crunch)."""
+    sr = sample_rate_hz
+    gain = HIGH_GAIN_DB
+    x = normalise(highpass(di, 100.0, sr), 1.0) * np.float32(10.0 ** (gain * 0.6 / 20.0))
+    bias = np.float32(0.2)
+    y = np.tanh(x + bias) - np.tanh(bias)
+    y = lowpass(highpass(y, 30.0, sr, order=1), 8000.0, sr)
+    y = np.tanh(normalise(y, 1.0) * np.float32(10.0 ** (gain * 0.4 / 20.0)))
+    y = highpass(y, 75.0, sr)
+    y = peaking(y, 110.0, 4.0, 1.0, sr)
+    y = peaking(y, 450.0, -10.0, 0.8, sr)
+    y = peaking(y, 5500.0, 6.0, 1.0, sr)
+    y = lowpass(y, 7500.0, sr, order=2)
+    return normalise(y.astype(np.float32, copy=False))
+
+
 CRUNCH_GAIN_DB = 20.0  # a tube amp turned up, short of a high-gain stack
 
 
@@ -167,9 +208,12 @@ def crunch_amp(di: np.ndarray, sample_rate_hz: int) -> np.ndarray:
 
 
 def _through(
-    note: NoteSpec, rng: np.random.Generator, process: Callable[[np.ndarray, int], np.ndarray]
+    note: NoteSpec,
+    rng: np.random.Generator,
+    process: Callable[[np.ndarray, int], np.ndarray],
+    di: Callable[[NoteSpec, np.random.Generator], np.ndarray] = guitar_di,
 ) -> np.ndarray:
-    tone = process(guitar_di(note, rng), note.sample_rate_hz)
+    tone = process(di(note, rng), note.sample_rate_hz)
     fade_n = min(len(tone), note.samples(0.01))
     tone[-fade_n:] *= np.linspace(1.0, 0.0, fade_n, dtype=np.float32)
     return tone
@@ -177,8 +221,8 @@ def _through(
 
 def distorted_guitar(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     """One note of an electric guitar through a high-gain amp (a part renders its notes clean
-    and puts the whole part through :func:`amp`, so chords distort together)."""
-    return _through(note, rng, amp)
+    and puts the whole part through :func:`high_gain_amp`, so chords distort together)."""
+    return _through(note, rng, high_gain_amp, high_gain_di)
 
 
 def overdriven_guitar(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:

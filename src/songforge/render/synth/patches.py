@@ -61,7 +61,7 @@ class PartChain:
 
 
 PART_CHAINS: dict[SynthPatch, PartChain] = {
-    SynthPatch.DISTORTED_GUITAR: PartChain(guitars.guitar_di, guitars.amp),
+    SynthPatch.DISTORTED_GUITAR: PartChain(guitars.high_gain_di, guitars.high_gain_amp),
     SynthPatch.OVERDRIVEN_GUITAR: PartChain(guitars.guitar_di, guitars.crunch_amp),
 }
 
