@@ -208,7 +208,12 @@ def _perform(
             stem_scale = mixed.stem_scale
             stages.start("master")
             mastered = master(
-                mixed.mix, style.mix.master, rate, in_place=True, tap=encode_as_written
+                mixed.mix,
+                style.mix.master,
+                rate,
+                in_place=True,
+                tap=encode_as_written,
+                spare=mixed.spare,
             )
             del mixed
             stages.finish()

@@ -310,3 +310,40 @@ def test_only_plain_mpeg1_layer_3_streams_are_joined() -> None:
     assert codec.join_mp3(b"not an mp3 at all", audio, 1, 0) is None
     assert codec.join_mp3(audio, audio[:-10], 5, 5) is None  # a truncated last frame
     assert codec.join_mp3(audio, audio, 10**6, 0) is None  # not that many frames
+
+
+def test_dither_started_at_a_later_block_continues_the_same_noise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    block = 4096
+    monkeypatch.setattr(codec, "_DITHER_BLOCK", block)
+    audio = music(seconds=0.5, seed=9)
+    starts = range(0, audio.shape[1], block)
+    sequential = codec._Dither(2, audio.shape[1])
+    pieces = [sequential.block(audio[:, s : s + block]).tobytes() for s in starts]
+    jumped = codec._Dither(2, audio.shape[1], first_block=3)
+    later = [jumped.block(audio[:, s : s + block]).tobytes() for s in starts[3:]]
+    assert later == pieces[3:]
+
+
+def test_each_mp3_half_is_fed_exactly_the_dithered_pcm_of_its_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 100)
+    monkeypatch.setattr(codec, "_DITHER_BLOCK", 8192)  # the second half starts blocks in
+    monkeypatch.setattr(codec._Writer, "block", 8192)
+    audio = music(seconds=4.0, seed=6)
+    fed: dict[int, list[tuple[int, bytes]]] = {}
+    real_feed = codec._LameLane.feed
+
+    def recording_feed(lane: codec._LameLane, start: int, pcm: bytes) -> None:
+        fed.setdefault(lane.first, []).append((start, pcm))
+        real_feed(lane, start, pcm)
+
+    monkeypatch.setattr(codec._LameLane, "feed", recording_feed)
+    encode(audio, RATE, AudioFormat.MP3)
+    expected = codec.to_pcm16(audio).tobytes()
+    assert len(fed) == 2 and min(fed) == 0 and max(fed) > 8192
+    for pieces in fed.values():
+        for start, pcm in pieces:
+            assert pcm == expected[start * 4 : start * 4 + len(pcm)]

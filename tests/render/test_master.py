@@ -207,3 +207,15 @@ def test_a_tap_sees_the_output_as_it_is_written() -> None:
         plain.integrated_lufs,
         plain.true_peak_dbtp,
     )
+
+
+def test_a_spare_buffer_becomes_the_tapped_output_with_the_same_audio() -> None:
+    mix = peaky_song(seconds=8.0)
+    spare = np.full_like(mix, 7.0)  # stale contents must not leak into the result
+    plain = master(mix, MasterSettings(), RATE)
+    tapped = master(mix, MasterSettings(), RATE, tap=RecordingTap, spare=spare)
+    assert tapped.audio is spare
+    assert tapped.audio.tobytes() == plain.audio.tobytes()
+    wrong_shape = np.zeros((2, 10), dtype=np.float32)
+    other = master(mix, MasterSettings(), RATE, tap=RecordingTap, spare=wrong_shape)
+    assert other.audio is not wrong_shape and other.audio.tobytes() == plain.audio.tobytes()

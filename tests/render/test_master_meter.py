@@ -148,3 +148,16 @@ def test_the_envelope_of_a_range_reads_its_context_from_the_rest() -> None:
     np.testing.assert_array_equal(
         meter.block_maxima(whole, 100), whole[:5000].reshape(50, 100).max(axis=1)
     )
+
+
+def test_k_weighting_split_by_channel_gives_the_same_sums_as_one_call() -> None:
+    rng = np.random.default_rng(12)
+    audio = (0.3 * rng.standard_normal((2, 2 * RATE + 31))).astype(np.float32)
+    block, step = RATE // 10, 4 * (RATE // 10)
+    whole = meter.KWeightedBlocks(2, RATE, block, audio.shape[1])
+    split = meter.KWeightedBlocks(2, RATE, block, audio.shape[1])
+    lefts = [split.weigh(0, audio[0, s : s + step]) for s in range(0, audio.shape[1], step)]
+    for index, start in enumerate(range(0, audio.shape[1], step)):
+        whole.add(audio[:, start : start + step])
+        split.add_weighted([lefts[index], split.weigh(1, audio[1, start : start + step])])
+    assert split.sums.tobytes() == whole.sums.tobytes()

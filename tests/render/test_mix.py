@@ -279,3 +279,16 @@ def test_nothing_to_mix_gives_silence_of_the_score_length() -> None:
 def test_malformed_dry_stems_are_render_errors(dry: dict[str, np.ndarray], message: str) -> None:
     with pytest.raises(RenderError, match=message):
         mix(dry, make_score({"a": DRY, "b": DRY}), MixSettings(), RATE)
+
+
+def test_the_freed_send_buses_are_handed_on_as_a_spare_stereo_buffer() -> None:
+    score, dry = full_score()
+    result = mix(dry, score, MixSettings(), RATE, keep_stems=False)
+    assert result.spare is not None
+    assert result.spare.shape == result.mix.shape and result.spare.dtype == np.float32
+    assert not np.shares_memory(result.spare, result.mix)
+
+
+def test_without_sends_there_is_no_spare_buffer() -> None:
+    score, dry = impulse_score(DRY)
+    assert mix(dry, score, MixSettings(), RATE).spare is None

@@ -89,10 +89,15 @@ class _ArraySource:
 
 class _Dither:
     """Seeded TPDF dither to int16, a block of ``_DITHER_BLOCK`` frames at a time in order (the
-    block size fixes the noise sequence). Each block is valid until the next is made."""
+    block size fixes the noise sequence). Each block is valid until the next is made.
+    ``first_block`` starts the sequence at that block (the generator jumps there: each block
+    draws two float32 per sample, two per 64-bit step of PCG64), so two threads can dither the
+    two ends of a song and give the same samples as one."""
 
-    def __init__(self, channels: int, frames: int) -> None:
-        self.rng = np.random.default_rng(DITHER_SEED)
+    def __init__(self, channels: int, frames: int, first_block: int = 0) -> None:
+        bits = np.random.PCG64(DITHER_SEED)  # what default_rng(DITHER_SEED) uses
+        bits.advance(first_block * _DITHER_BLOCK * channels)
+        self.rng = np.random.Generator(bits)
         shape = (min(_DITHER_BLOCK, max(frames, 1)), channels)
         self.scaled = np.empty(shape, dtype=np.float32)
         self.noise = np.empty(shape, dtype=np.float32)
@@ -381,6 +386,36 @@ class _Mp3Writer(_PcmWriter):
         data = block.tobytes()
         for lane in self.lanes:
             lane.feed(start, data)
+
+    def run(self, ready: Callable[[int], bool]) -> bytes | None:
+        """Split: each half is read and dithered on a thread of its own (the dither jumps to
+        the second half's first block), so the second lane starts as soon as its audio is
+        final instead of after the first half has been dithered."""
+        if len(self.lanes) == 1:
+            return super().run(ready)
+        try:
+            head, tail = self.lanes
+            first = tail.first // self.block
+            with ThreadPoolExecutor(1, "songforge-mp3-feed") as feeder:
+                tail_fed = feeder.submit(
+                    self._feed, ready, tail, _Dither(self.channels, self.frames, first)
+                )
+                head_fed = self._feed(ready, head, self.dither)
+                if not (tail_fed.result() and head_fed):
+                    return None
+            return self.finish()
+        finally:
+            self.close()
+
+    def _feed(self, ready: Callable[[int], bool], lane: _LameLane, dither: _Dither) -> bool:
+        """Dither the blocks that hold ``lane``'s samples into it; False if ``ready`` says
+        stop."""
+        for start in range(lane.first // self.block * self.block, lane.stop, self.block):
+            stop = min(start + self.block, self.frames)
+            if not ready(stop):
+                return False
+            lane.feed(start, dither.block(self.source.read(start, stop)).tobytes())
+        return True
 
     def finish(self) -> bytes:
         if len(self.lanes) == 1:

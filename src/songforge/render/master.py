@@ -65,6 +65,7 @@ def master(
     *,
     in_place: bool = False,
     tap: Callable[[np.ndarray], OutputTap] | None = None,
+    spare: np.ndarray | None = None,
 ) -> MasterResult:
     """Master ``mix`` (float (2, n) or (1, n)) to ``settings.target_lufs`` integrated loudness
     with true peak at or under ``settings.true_peak_dbtp``. Deterministic.
@@ -72,19 +73,21 @@ def master(
     ``in_place=True`` lets a float32 (2, n) ``mix`` become the result (the caller gives it up),
     which saves a song-length copy. ``tap`` is given the output array before it is written and
     returns an :class:`OutputTap` told as it fills (the result is then written into that new
-    array while it is measured, so an encoder can start before mastering ends)."""
+    array while it is measured, so an encoder can start before mastering ends). ``spare``, a
+    float32 (2, n) buffer the caller gives up (not ``mix``), becomes that array instead of
+    fresh memory, whose first writes cost ~2 ms/MB in page faults."""
     audio = _stereo(mix, copy=not in_place)
     peak = meter.sample_peak(audio)
     if not math.isfinite(peak):
         raise RenderError("the mix holds NaN or infinite samples; nothing to master")
     if peak == 0.0:
         return MasterResult(audio, -math.inf, -math.inf)
-    audio *= np.float32(meter.db_to_gain(INPUT_PEAK_DBFS) / peak)
+    scale = np.float32(meter.db_to_gain(INPUT_PEAK_DBFS) / peak)
     block = limiter.block_length(sample_rate_hz, LOOKAHEAD_MS)
     chunk = block * max(1, _CHUNK // block)
     with meter.single_threaded_blas(), ThreadPoolExecutor(1, "songforge-master") as helper:
         passes = _Passes(audio, sample_rate_hz, block, chunk, helper)
-        loudness = passes.tilt_and_compress(settings)
+        loudness = passes.tilt_and_compress(settings, scale)
         clip: tuple[float, float] | None = None
         if settings.saturation_db > 0.0 and math.isfinite(loudness):
             level = meter.db_to_gain(settings.target_lufs - loudness)
@@ -96,7 +99,9 @@ def master(
                 clip = None
             audio = _lofi(audio, sample_rate_hz)
             passes = _Passes(audio, sample_rate_hz, block, chunk, helper)
-        return _limit_to_target(passes, settings, clip, tap)
+        if spare is not None and (spare.shape != audio.shape or spare.dtype != audio.dtype):
+            spare = None
+        return _limit_to_target(passes, settings, clip, tap, spare)
 
 
 def _stereo(mix: np.ndarray, *, copy: bool) -> np.ndarray:
@@ -151,9 +156,12 @@ class _Passes:
             if pending is not None:
                 pending.result()
 
-    def tilt_and_compress(self, settings: MasterSettings) -> float:
-        """In place: tilt EQ, then the stereo-linked glue compressor. Returns the integrated
-        loudness of the result when saturation needs it, else NaN."""
+    def tilt_and_compress(self, settings: MasterSettings, scale: np.float32) -> float:
+        """In place: times ``scale``, tilt EQ, then the stereo-linked glue compressor. Returns
+        the integrated loudness of the result when saturation needs it, else NaN. The loudness
+        K-weighting is split by channel between the threads (the compressor alone makes the
+        helper's stage the longer one): the left channel of chunk k - 1 here, the right of
+        chunk k on the helper, which then sums chunk k - 1."""
         audio, rate = self.audio, float(self.rate)
         plugins: list[pedalboard.Plugin] = []
         if settings.low_shelf_db:
@@ -171,21 +179,40 @@ class _Passes:
         power = None
         if settings.saturation_db > 0.0:
             power = meter.KWeightedBlocks(2, self.rate, self.block, self.n)
+        # chunk start → its weighted channels. Right channels are weighed on the helper just
+        # after compressing; chunk k's left in front(k + 2), the first front that runs after
+        # back(k) has finished; back(k) sums chunk k - 2, whose left front(k) weighed.
+        weighted: dict[int, list[np.ndarray]] = {}
+        step = self.chunk
+
+        def weigh_left(begin: int) -> None:
+            if power is not None and begin >= 0:
+                left = power.weigh(0, audio[0, begin : begin + step])
+                weighted[begin].insert(0, left)
 
         def front(start: int, stop: int) -> None:
+            piece = audio[:, start:stop]
+            piece *= scale
             if plugins:
-                audio[:, start:stop] = tilt.process(
-                    audio[:, start:stop], rate, self.chunk, reset=start == 0
-                )
+                piece[:] = tilt.process(piece, rate, step, reset=start == 0)
+            weigh_left(start - 2 * step)
 
         def back(start: int, stop: int) -> None:
             piece = audio[:, start:stop]
             piece *= effects.linked_gain(piece, compressor, rate, reset=start == 0)
             if power is not None:
-                power.add(piece)
+                if start >= 2 * step:
+                    power.add_weighted(weighted.pop(start - 2 * step))
+                weighted[start] = [power.weigh(1, piece[1])]
 
         self._pipeline(front, back)
-        return power.loudness() if power is not None else math.nan
+        if power is None:
+            return math.nan
+        for begin in sorted(weighted):
+            if len(weighted[begin]) == 1:
+                weigh_left(begin)
+            power.add_weighted(weighted.pop(begin))
+        return power.loudness()
 
     def analyse(self, clip: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
         """Soft clip in place (if asked), then per limiter block: the true-peak maximum and the
@@ -221,25 +248,38 @@ class _Passes:
         scaled (interpolation is linear); elsewhere each block has an upper bound from its
         gain range, and blocks are computed on the gained samples, highest bound first, until
         no bound can beat the maximum found. With ``out``, the gained audio is written there
-        (and ``tap`` told) as it goes."""
+        (and ``tap`` told) as it goes: all of it first, a chunk at a time, with only the
+        K-weighting of each written chunk queued on the helper, so an encoder reading ``out``
+        gets every part of the song at once (not at the pace of the K-weighting); the true
+        peak is then found here while the helper weighs."""
         audio, block = self.audio, self.block
         power = meter.KWeightedBlocks(2, self.rate, block, self.n)
-        gained: dict[int, np.ndarray] = {}
+        if out is None:
+            gained: dict[int, np.ndarray] = {}
 
-        def front(start: int, stop: int) -> None:
-            gain = limiter.gain_range(reduction_db, gain_db, block, start, stop)
-            if out is None:
+            def front(start: int, stop: int) -> None:
+                gain = limiter.gain_range(reduction_db, gain_db, block, start, stop)
                 gained[start] = audio[:, start:stop] * gain
-                return
-            gained[start] = np.multiply(audio[:, start:stop], gain, out=out[:, start:stop])
-            if tap is not None:
-                tap.advance(stop)
 
-        def back(start: int, stop: int) -> None:
-            power.add(gained.pop(start))
+            def back(start: int, stop: int) -> None:
+                power.add(gained.pop(start))
 
-        self._pipeline(front, back)
-        return power.loudness(), meter.gain_to_db(self._gained_peak(peaks, reduction_db, gain_db))
+            self._pipeline(front, back)
+            peak = self._gained_peak(peaks, reduction_db, gain_db)
+            return power.loudness(), meter.gain_to_db(peak)
+        weighed: list[Future[None]] = []
+        try:
+            for start, stop in self.spans():
+                gain = limiter.gain_range(reduction_db, gain_db, block, start, stop)
+                piece = np.multiply(audio[:, start:stop], gain, out=out[:, start:stop])
+                if tap is not None:
+                    tap.advance(stop)
+                weighed.append(self.helper.submit(power.add, piece))  # in order: one thread
+            peak = self._gained_peak(peaks, reduction_db, gain_db)
+        finally:
+            for job in weighed:
+                job.result()
+        return power.loudness(), meter.gain_to_db(peak)
 
     def _gained_peak(self, peaks: np.ndarray, reduction_db: np.ndarray, gain_db: float) -> float:
         audio, block, n = self.audio, self.block, self.n
@@ -336,6 +376,7 @@ def _limit_to_target(
     settings: MasterSettings,
     clip: tuple[float, float] | None,
     tap_for: Callable[[np.ndarray], OutputTap] | None,
+    spare: np.ndarray | None,
 ) -> MasterResult:
     audio, block, rate = passes.audio, passes.block, passes.rate
     block_peaks, block_power = passes.analyse(clip)
@@ -352,7 +393,7 @@ def _limit_to_target(
 
     out = tap = None
     if tap_for is not None:
-        out = np.empty_like(audio)
+        out = spare if spare is not None else np.empty_like(audio)
         tap = tap_for(out)
     measured_lufs, measured_tp = -math.inf, math.inf
     for round_ in range(_MAX_ROUNDS):

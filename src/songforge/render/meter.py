@@ -135,14 +135,25 @@ class KWeightedBlocks:
         """The next ``chunk`` (channels, m) of the audio; every chunk but the last must be a
         whole number of blocks."""
         chans = _channels(chunk)
-        start, m = self.position, chans.shape[1]
+        self.add_weighted([self.weigh(index, channel) for index, channel in enumerate(chans)])
+
+    def weigh(self, index: int, channel: np.ndarray) -> np.ndarray:
+        """Channel ``index`` of the next chunk through its K-weighting filter (float64). The
+        channels' filters are independent, so two threads may each weigh one; every channel's
+        chunks must come in order, and each chunk's results go to :meth:`add_weighted`."""
+        weighted, self.state[index] = signal.sosfilt(self.sos, channel, zi=self.state[index])
+        return np.asarray(weighted)
+
+    def add_weighted(self, weighted: list[np.ndarray]) -> None:
+        """Add the next chunk from :meth:`weigh` of each of its channels, in channel order (the
+        same sums as :meth:`add`). The arrays are squared in place."""
+        start, m = self.position, weighted[0].shape[0]
         if start % self.block:
             raise ValueError("K-weighted chunks must start on a block boundary")
         power = np.zeros(m, dtype=np.float64)
-        for channel, zi in zip(chans, self.state, strict=True):
-            weighted, zi[...] = signal.sosfilt(self.sos, channel, zi=zi)
-            np.square(weighted, out=weighted)
-            power += weighted
+        for channel in weighted:
+            np.square(channel, out=channel)
+            power += channel
         whole = m // self.block
         first = start // self.block
         self.sums[first : first + whole] = (

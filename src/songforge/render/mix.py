@@ -62,6 +62,9 @@ class MixResult:
     stems: dict[str, np.ndarray]  # per part, post-fader and panned, plus "returns" (reverb/delay)
     mix: np.ndarray  # the sum of the stems: the pre-master mix, float32 (2, n)
     stem_scale: float = 1.0  # stems given to a StemSink times this sum to ``mix``
+    # the reverb and delay sends' memory, unused once the mix is made: a float32 (2, n) buffer
+    # whose pages are already mapped, for the master's output (fresh memory costs ~2 ms/MB)
+    spare: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,7 @@ class Mixer:
             _add_returns(
                 self.buses, returns, self.score.tempo_bpm, self.settings, self.sample_rate_hz, pool
             )
-        self.buses = _Buses(n)
+        spare, self.buses = self.buses.pair, _Buses(n)
         if separate:
             out += returns
         if self.sink is not None:
@@ -270,22 +273,30 @@ class Mixer:
             for stem in stems.values():
                 stem *= np.float32(scale)
         self.stems = {}
-        return MixResult(stems=stems, mix=out, stem_scale=float(np.float32(scale)))
+        return MixResult(stems=stems, mix=out, stem_scale=float(np.float32(scale)), spare=spare)
 
 
 class _Buses:
     """The mono sends, allocated only when some part uses them: reverb, delay, and the drums'
-    share of the reverb send that keys a gated reverb."""
+    share of the reverb send that keys a gated reverb. Reverb and delay are the rows of one
+    (2, n) ``pair`` (an unused row is never touched, so it takes no memory), which the master
+    can reuse whole once the mix is made."""
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.pair: np.ndarray | None = None
         self.reverb: np.ndarray | None = None
         self.delay: np.ndarray | None = None
         self.gate_key: np.ndarray | None = None
 
     def send(self, kind: str, start: int, signal: np.ndarray) -> None:
         if getattr(self, kind) is None:
-            setattr(self, kind, np.zeros(self.n, dtype=np.float32))
+            if kind in ("reverb", "delay"):
+                if self.pair is None:
+                    self.pair = np.zeros((2, self.n), dtype=np.float32)
+                setattr(self, kind, self.pair[0 if kind == "reverb" else 1])
+            else:
+                setattr(self, kind, np.zeros(self.n, dtype=np.float32))
         bus: np.ndarray = getattr(self, kind)
         bus[start : start + signal.shape[0]] += signal
 
