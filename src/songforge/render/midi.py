@@ -113,11 +113,12 @@ def _part_track(part: Part, channel: int) -> mido.MidiTrack:
         velocity = min(max(note.velocity, 1), 127)
         start = _ticks(note.start_beat)
         end = max(start + 1, _ticks(note.end_beat))
-        # at one tick: note-offs (3) before note-ons (4) so repeated pitches re-strike
-        events.append(
-            (start, 4, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
-        )
-        events.append((end, 3, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+        # at one tick: note-offs (3) before note-ons (4) so repeated pitches re-strike; the
+        # values are in range by construction, so mido's per-message checks are skipped
+        on = {"channel": channel, "note": pitch, "velocity": velocity}
+        events.append((start, 4, mido.Message("note_on", skip_checks=True, **on)))
+        off = {"channel": channel, "note": pitch, "velocity": 0}
+        events.append((end, 3, mido.Message("note_off", skip_checks=True, **off)))
     return _track(events)
 
 
@@ -126,7 +127,8 @@ def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mi
     track = mido.MidiTrack()
     now = 0
     for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(message.copy(time=tick - now))
+        message.time = tick - now  # each message is this track's own, made for it
+        track.append(message)
         now = tick
     return track
 
