@@ -154,6 +154,19 @@ def high_gain_di(note: NoteSpec, rng: np.random.Generator) -> np.ndarray:
     return guitar_di(note, rng, HIGH_GAIN_MUTE_SHAPE, HIGH_GAIN_MUTE_CUTOFF_HZ)
 
 
+def _preamp(voiced: np.ndarray, gain_db: float, sample_rate_hz: int) -> np.ndarray:
+    """Two asymmetric clipping stages sharing ``gain_db`` (60 % before, 40 % after an
+    inter-stage band limit), then the low resonance every closed-back cabinet has."""
+    sr = sample_rate_hz
+    x = normalise(voiced, 1.0) * np.float32(10.0 ** (gain_db * 0.6 / 20.0))
+    bias = np.float32(0.2)
+    y = np.tanh(x + bias) - np.tanh(bias)
+    y = lowpass(highpass(y, 30.0, sr, order=1), 8000.0, sr)
+    y = np.tanh(normalise(y, 1.0) * np.float32(10.0 ** (gain_db * 0.4 / 20.0)))
+    y = highpass(y, 75.0, sr)
+    return peaking(y, 110.0, 4.0, 1.0, sr)
+
+
 def amp(di: np.ndarray, sample_rate_hz: int, gain_db: float = 34.0) -> np.ndarray:
     """A driven tube amp and a closed 4x12 cabinet, for a whole part at once (chords distort
     together, as they do through a real amp, growling with their difference tones).
@@ -162,15 +175,8 @@ def amp(di: np.ndarray, sample_rate_hz: int, gain_db: float = 34.0) -> np.ndarra
     clipping stages, then the cabinet: a low resonance, scooped low mids, a presence peak and
     the speakers' steep roll-off above 5 kHz."""
     sr = sample_rate_hz
-    x = highpass(di, 100.0, sr)
-    x = peaking(x, 750.0, 9.0, 0.7, sr)
-    x = normalise(x, 1.0) * np.float32(10.0 ** (gain_db * 0.6 / 20.0))
-    bias = np.float32(0.2)
-    y = np.tanh(x + bias) - np.tanh(bias)
-    y = lowpass(highpass(y, 30.0, sr, order=1), 8000.0, sr)
-    y = np.tanh(normalise(y, 1.0) * np.float32(10.0 ** (gain_db * 0.4 / 20.0)))
-    y = highpass(y, 75.0, sr)
-    y = peaking(y, 110.0, 4.0, 1.0, sr)
+    x = peaking(highpass(di, 100.0, sr), 750.0, 9.0, 0.7, sr)
+    y = _preamp(x, gain_db, sr)
     y = peaking(y, 450.0, -5.0, 0.8, sr)
     y = peaking(y, 2600.0, 4.0, 1.2, sr)
     y = lowpass(y, 5200.0, sr, order=4)
@@ -185,14 +191,7 @@ def high_gain_amp(di: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     than :func:`amp`, mids scooped deep and the fizz above 5 kHz left in (a doubled metal
     rhythm guitar is a dense, bright wall, not a boxy crunch)."""
     sr = sample_rate_hz
-    gain = HIGH_GAIN_DB
-    x = normalise(highpass(di, 100.0, sr), 1.0) * np.float32(10.0 ** (gain * 0.6 / 20.0))
-    bias = np.float32(0.2)
-    y = np.tanh(x + bias) - np.tanh(bias)
-    y = lowpass(highpass(y, 30.0, sr, order=1), 8000.0, sr)
-    y = np.tanh(normalise(y, 1.0) * np.float32(10.0 ** (gain * 0.4 / 20.0)))
-    y = highpass(y, 75.0, sr)
-    y = peaking(y, 110.0, 4.0, 1.0, sr)
+    y = _preamp(highpass(di, 100.0, sr), HIGH_GAIN_DB, sr)
     y = peaking(y, 450.0, -10.0, 0.8, sr)
     y = peaking(y, 5500.0, 6.0, 1.0, sr)
     y = lowpass(y, 7500.0, sr, order=2)
