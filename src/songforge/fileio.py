@@ -9,8 +9,20 @@ from pathlib import Path
 from songforge.errors import OutputError
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync, then rename over it."""
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: done once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file here
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write to a temp file beside ``path``, fsync, then rename over it. The file gets
+    ``mode``, or by default the permissions any newly created file would get (the temp file's
+    own 0600 would make a user's song unreadable to everyone else)."""
     directory = path.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -21,6 +33,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     try:
+        os.fchmod(fd, _NEW_FILE_MODE if mode is None else mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

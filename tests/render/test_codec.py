@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from songforge import fileio
 from songforge.errors import OutputError, SongforgeError
 from songforge.render import codec
 from songforge.render.codec import (
@@ -166,7 +167,7 @@ def test_a_failed_rename_cleans_up_and_is_an_output_error(
     def refuse(src: str, dst: str) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(codec.os, "replace", refuse)
+    monkeypatch.setattr(fileio.os, "replace", refuse)
     with pytest.raises(OutputError, match="Permission denied"):
         write_audio(tmp_path / "song.wav", music(0.1), RATE, AudioFormat.WAV)
     assert list(tmp_path.iterdir()) == []

@@ -8,8 +8,6 @@ number libsndfile draws from the clock is replaced by a fixed one."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import threading
 import zlib
 from collections.abc import Callable
@@ -24,6 +22,7 @@ import numpy as np
 import soundfile
 
 from songforge.errors import AudioReadError, OutputError
+from songforge.fileio import write_bytes_atomic
 from songforge.request import AudioFormat
 
 DITHER_SEED = 0x50F6  # fixed: dither noise is part of the deterministic output
@@ -567,27 +566,14 @@ class _OggWriter(_Writer):
 
 
 def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int, fmt: AudioFormat) -> None:
-    """Encode and write atomically: a temp file beside ``path``, then a rename over it."""
+    """Encode and write atomically (:func:`songforge.fileio.write_bytes_atomic`)."""
     path = Path(path)
     parent = path.parent
     if not parent.is_dir():
         raise OutputError(f"cannot write {path}: directory {parent} does not exist")
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory")
-    data = encode(audio, sample_rate_hz, fmt)
-    temp: Path | None = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            dir=parent, prefix=f".{path.name}.", suffix=".part", delete=False
-        ) as handle:
-            temp = Path(handle.name)
-            handle.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except OSError as exc:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    write_bytes_atomic(path, encode(audio, sample_rate_hz, fmt))
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:

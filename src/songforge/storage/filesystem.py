@@ -15,6 +15,8 @@ from songforge.errors import NotFound, OutputError, StorageError
 from songforge.fileio import write_bytes_atomic
 from songforge.storage.blobs import CHUNK_BYTES, BlobInfo, check_key, check_prefix
 
+BLOB_MODE = 0o600  # stored songs are the service's (and their owners'), not other local users'
+
 
 class FilesystemBlobStore:
     def __init__(self, root: Path | str) -> None:
@@ -38,8 +40,8 @@ class FilesystemBlobStore:
         try:
             data_path.parent.mkdir(parents=True, exist_ok=True)
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(data_path, data)
-            write_bytes_atomic(meta_path, json.dumps(sheet).encode("utf-8"))
+            write_bytes_atomic(data_path, data, mode=BLOB_MODE)
+            write_bytes_atomic(meta_path, json.dumps(sheet).encode("utf-8"), mode=BLOB_MODE)
         except (OSError, OutputError) as exc:
             raise StorageError(f"cannot store {key}: {exc}") from exc
         return info
