@@ -14,7 +14,7 @@ import dataclasses
 import gc
 import math
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from songforge import __version__
 from songforge.compose.composer import arrange, compose
 from songforge.compose.score import Composition, Part, Score
 from songforge.compose.summary import chords_by_bar, section_table
+from songforge.forked import ForkedCall
 from songforge.plan import SongPlan, resolve_plan
 from songforge.progress import Progress, ProgressCallback, ignore_progress
 from songforge.prompt.understand import Interpretation, understand
@@ -31,7 +32,7 @@ from songforge.render import meter
 from songforge.render.codec import StreamEncoder
 from songforge.render.master import master
 from songforge.render.mix import Mixer, MixResult, Processed
-from songforge.render.soundfont import find_soundfont
+from songforge.render.soundfont import find_soundfont, soundfont_loaded
 from songforge.render.sources import stream_parts
 from songforge.render.stems import FlacStems
 from songforge.request import SongRequest
@@ -83,15 +84,41 @@ def _soundfont(settings: Settings) -> Path | None:
     return find_soundfont(settings.soundfont)
 
 
-def _soundfont_ahead(settings: Settings) -> Future[Path | None]:
-    """The font found and loaded on a helper thread while the song is composed: parsing a
-    large font takes ~0.3-0.6 s in C with the GIL released, and composing is one core's
-    Python. Errors surface where the font is first needed."""
-    loader = ThreadPoolExecutor(1, "songforge-font")
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What the prompt becomes before any sound: its reading, the plan, the notes."""
+
+    interpretation: Interpretation
+    plan: SongPlan
+    composition: Composition
+    score: Score
+
+
+def _prepare(request: SongRequest, catalog: StyleCatalog | None, seed: int) -> _Prepared:
+    """Understand, plan, compose and arrange: pure, so it gives the same score anywhere."""
+    catalog = catalog or default_catalog()
+    interpretation = understand(request.prompt, catalog)
+    plan = resolve_plan(request, interpretation, catalog, seed)
+    composition = compose(plan)
+    return _Prepared(interpretation, plan, composition, arrange(composition, plan.style, plan))
+
+
+def _prepare_and_find_font(
+    request: SongRequest, settings: Settings, catalog: StyleCatalog | None, seed: int
+) -> tuple[_Prepared, Path | None]:
+    """The score and the SoundFont. The first font load of a process parses the font in C
+    without releasing the GIL (~0.5 s for FluidR3), so the score is then made in a forked child
+    meanwhile; a font already loaded (or none wanted) costs nothing and the score is made here."""
+    prepare = partial(_prepare, request, catalog, seed)
+    if not settings.use_soundfont or soundfont_loaded():
+        return prepare(), _soundfont(settings)
+    ahead = ForkedCall(prepare)
     try:
-        return loader.submit(_soundfont, settings)
-    finally:
-        loader.shutdown(wait=False)
+        soundfont = _soundfont(settings)
+    except BaseException:
+        ahead.cancel()
+        raise
+    return ahead.result(), soundfont
 
 
 def generate(
@@ -104,19 +131,23 @@ def generate(
     """Make a whole mastered song from a request (the library's main entry point)."""
     settings = settings or Settings()
     stages = _Stages(progress or ignore_progress, total=5)
-    soundfont = _soundfont_ahead(settings)
     with _settled_heap():
-        catalog = catalog or default_catalog()
         stages.start("understand")
         seed = choose_seed(request)
-        interpretation = understand(request.prompt, catalog)
-        plan = resolve_plan(request, interpretation, catalog, seed)
+        prepared, soundfont = _prepare_and_find_font(request, settings, catalog, seed)
         stages.finish()
         stages.start("compose")
-        composition = compose(plan)
+        stages.finish()
+        stages.start("arrange")
         stages.finish()
         return _perform(
-            request, plan, composition, plan.style, settings, stages, interpretation, soundfont
+            request,
+            prepared.plan,
+            prepared.score,
+            settings,
+            stages,
+            prepared.interpretation,
+            soundfont,
         )
 
 
@@ -167,9 +198,10 @@ def remix(
     stages.start("compose")
     stages.finish()
     with _settled_heap():
-        song = _perform(
-            request, plan, composition, style, settings, stages, None, _soundfont_ahead(settings)
-        )
+        stages.start("arrange")
+        score = arrange(composition, style, plan)
+        stages.finish()
+        song = _perform(request, plan, score, settings, stages, None, _soundfont(settings))
     song.metadata["remix_of"] = {
         "style": sheet.get("style", {}).get("id"),
         "seed": sheet.get("seed"),
@@ -181,18 +213,14 @@ def remix(
 def _perform(
     request: SongRequest,
     plan: SongPlan,
-    composition: Composition,
-    style: Style,
+    score: Score,
     settings: Settings,
     stages: _Stages,
     interpretation: Interpretation | None,
-    soundfont_ahead: Future[Path | None],
+    soundfont: Path | None,
 ) -> Song:
-    stages.start("arrange")
-    score = arrange(composition, style, plan)
-    stages.finish()
+    style = plan.style
     rate = request.sample_rate
-    soundfont = soundfont_ahead.result()
     stems = FlacStems(rate) if settings.keep_stems else None
     encoders: list[StreamEncoder] = []
 

@@ -109,6 +109,11 @@ def load_soundfont(path: Path) -> Any:
     return font
 
 
+def soundfont_loaded() -> bool:
+    """Whether some font is already parsed in this process (the next load is then free)."""
+    return bool(_fonts)
+
+
 def validate_soundfont(path: Path) -> Path:
     """``path`` if it is a usable SoundFont (header checked, tinysoundfont loads it)."""
     load_soundfont(path)
