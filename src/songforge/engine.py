@@ -14,7 +14,6 @@ import dataclasses
 import gc
 import math
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,8 @@ import numpy as np
 
 from songforge import __version__
 from songforge.compose.composer import arrange, compose
-from songforge.compose.score import Composition, Part, Score
+from songforge.compose.score import Part, Score
 from songforge.compose.summary import chords_by_bar, section_table
-from songforge.forked import ForkedCall
 from songforge.plan import SongPlan, resolve_plan
 from songforge.progress import Progress, ProgressCallback, ignore_progress
 from songforge.prompt.understand import Interpretation, understand
@@ -32,7 +30,7 @@ from songforge.render import meter
 from songforge.render.codec import StreamEncoder
 from songforge.render.master import master
 from songforge.render.mix import Mixer, MixResult, Processed
-from songforge.render.soundfont import find_soundfont, soundfont_loaded
+from songforge.render.soundfont import find_soundfont
 from songforge.render.sources import stream_parts
 from songforge.render.stems import FlacStems
 from songforge.request import SongRequest
@@ -84,43 +82,6 @@ def _soundfont(settings: Settings) -> Path | None:
     return find_soundfont(settings.soundfont)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Prepared:
-    """What the prompt becomes before any sound: its reading, the plan, the notes."""
-
-    interpretation: Interpretation
-    plan: SongPlan
-    composition: Composition
-    score: Score
-
-
-def _prepare(request: SongRequest, catalog: StyleCatalog | None, seed: int) -> _Prepared:
-    """Understand, plan, compose and arrange: pure, so it gives the same score anywhere."""
-    catalog = catalog or default_catalog()
-    interpretation = understand(request.prompt, catalog)
-    plan = resolve_plan(request, interpretation, catalog, seed)
-    composition = compose(plan)
-    return _Prepared(interpretation, plan, composition, arrange(composition, plan.style, plan))
-
-
-def _prepare_and_find_font(
-    request: SongRequest, settings: Settings, catalog: StyleCatalog | None, seed: int
-) -> tuple[_Prepared, Path | None]:
-    """The score and the SoundFont. The first font load of a process parses the font in C
-    without releasing the GIL (~0.5 s for FluidR3), so the score is then made in a forked child
-    meanwhile; a font already loaded (or none wanted) costs nothing and the score is made here."""
-    prepare = partial(_prepare, request, catalog, seed)
-    if not settings.use_soundfont or soundfont_loaded():
-        return prepare(), _soundfont(settings)
-    ahead = ForkedCall(prepare)
-    try:
-        soundfont = _soundfont(settings)
-    except BaseException:
-        ahead.cancel()
-        raise
-    return ahead.result(), soundfont
-
-
 def generate(
     request: SongRequest,
     *,
@@ -132,22 +93,20 @@ def generate(
     settings = settings or Settings()
     stages = _Stages(progress or ignore_progress, total=5)
     with _settled_heap():
+        catalog = catalog or default_catalog()
         stages.start("understand")
         seed = choose_seed(request)
-        prepared, soundfont = _prepare_and_find_font(request, settings, catalog, seed)
+        interpretation = understand(request.prompt, catalog)
+        plan = resolve_plan(request, interpretation, catalog, seed)
         stages.finish()
         stages.start("compose")
+        composition = compose(plan)
         stages.finish()
         stages.start("arrange")
+        score = arrange(composition, plan.style, plan)
         stages.finish()
         return _perform(
-            request,
-            prepared.plan,
-            prepared.score,
-            settings,
-            stages,
-            prepared.interpretation,
-            soundfont,
+            request, plan, score, settings, stages, interpretation, _soundfont(settings)
         )
 
 

@@ -138,40 +138,9 @@ def test_a_cancelled_song_leaves_no_helpers_behind() -> None:
 
 
 def test_an_unusable_soundfont_fails_the_song_with_its_own_error(tmp_path: Path) -> None:
-    """The font is loaded while a forked child composes the song; its error still reaches the
-    caller, as a SoundFontError, and the child is not left behind."""
+    """A broken font fails the song with the font's own error, and no helper is left behind."""
     broken = tmp_path / "broken.sf2"
     broken.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")
     with pytest.raises(SoundFontError):
         engine.generate(request(), settings=Settings(soundfont=broken))
-    assert multiprocessing.active_children() == []
-
-
-def test_a_song_composed_while_the_font_first_loads_is_the_same_song(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The first SoundFont load of a process holds the GIL, so the score is then made in a
-    forked child meanwhile; the song is the same bytes as one made with the font already
-    loaded (score made here)."""
-    from songforge.render import soundfont as sf
-
-    font = sf.find_soundfont()
-    if font is None:
-        pytest.skip("no General MIDI SoundFont on this machine")
-    settings = Settings(soundfont=font, keep_stems=False)
-    made_here = engine.generate(request(seconds=30.0), settings=settings)
-    forked: list[bool] = []
-    real_call = engine.ForkedCall
-
-    def watched(compute):  # type: ignore[no-untyped-def]
-        call = real_call(compute)
-        forked.append(call.forked)
-        return call
-
-    monkeypatch.setattr(sf, "_fonts", {})  # as in a fresh process
-    monkeypatch.setattr(engine, "ForkedCall", watched)
-    made_in_child = engine.generate(request(seconds=30.0), settings=settings)
-    assert forked == [True]
-    assert made_in_child.encode(AudioFormat.WAV) == made_here.encode(AudioFormat.WAV)
-    assert made_in_child.metadata == made_here.metadata
     assert multiprocessing.active_children() == []

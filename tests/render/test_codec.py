@@ -348,3 +348,45 @@ def test_each_mp3_half_is_fed_exactly_the_dithered_pcm_of_its_span(
     for pieces in fed.values():
         for start, pcm in pieces:
             assert pcm == expected[start * 4 : start * 4 + len(pcm)]
+
+
+def test_a_splice_that_does_not_fit_the_bit_reservoir_moves_to_a_nearby_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the second half's frames need more bit reservoir than the first leaves free at the
+    middle frame, the halves are joined a frame or two on rather than encoded again."""
+    audio = music(seconds=8.0, seed=7)
+    whole = encode(audio, RATE, AudioFormat.MP3)
+    monkeypatch.setattr(codec, "_MP3_SPLIT_MIN_FRAMES", 100)
+    real_join = codec._join_frames
+    attempts: list[tuple[int, int]] = []
+
+    def join_failing_at_the_middle(
+        head: list[codec._Mp3Frame], tail: list[codec._Mp3Frame], frame: int, skip: int
+    ) -> bytes | None:
+        attempts.append((frame, skip))
+        return None if frame == attempts[0][0] else real_join(head, tail, frame, skip)
+
+    monkeypatch.setattr(codec, "_join_frames", join_failing_at_the_middle)
+    # encoding again in one piece would be a second run
+    monkeypatch.setattr(codec._Mp3Writer, "run", _never_twice(codec._Mp3Writer.run))
+    split = encode(audio, RATE, AudioFormat.MP3)
+    middle = attempts[0][0]
+    assert attempts[:2] == [(middle, codec._MP3_PREROLL_FRAMES), (middle + 1, 17)]
+    joined_frames, whole_frames = codec._mp3_frames(split), codec._mp3_frames(whole)
+    assert joined_frames is not None and whole_frames is not None
+    assert len(joined_frames) == len(whole_frames)
+    halves, one_piece = _decoded(split), _decoded(whole)
+    difference = np.mean((halves - one_piece) ** 2) / np.mean(one_piece**2)
+    assert 10 * np.log10(max(difference, 1e-30)) < -30.0
+
+
+def _never_twice(run):  # type: ignore[no-untyped-def]
+    calls: list[object] = []
+
+    def once(self, ready):  # type: ignore[no-untyped-def]
+        calls.append(self)
+        assert len(calls) == 1, "the song was encoded a second time"
+        return run(self, ready)
+
+    return once

@@ -16,10 +16,11 @@ import numpy as np
 
 from songforge.compose.score import Part
 from songforge.errors import SoundFontError
+from songforge.render import sf2_subset
 from songforge.render.synth.placement import start_sample
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
 ENV_VAR = "SONGFORGE_SOUNDFONT"
 STANDARD_LOCATIONS: tuple[str, ...] = (
@@ -37,14 +38,16 @@ MAX_VOICES = 32  # per part, like a GM module; beyond it the voice furthest into
 _RENDER_FRAMES = 64 * 128  # frames per render call: a whole number of the player's 64-frame blocks
 _INSTALL_HINT = "install it with: pip install --no-deps 'tinysoundfont>=0.3.7'"
 
-_fonts: dict[tuple[str, int, int], Any] = {}
-_fonts_lock = threading.Lock()
+_KEPT_SUBSETS = 4
+_fonts: dict[tuple[Any, ...], Any] = {}
+_hydras: dict[tuple[str, int, int], sf2_subset.Hydra] = {}
+_fonts_lock = threading.RLock()
 
 
 def _reset_lock_in_child() -> None:
     """A forked render helper must not inherit the lock held by some other thread."""
     global _fonts_lock
-    _fonts_lock = threading.Lock()
+    _fonts_lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -88,36 +91,96 @@ def _check_header(path: Path) -> None:
         raise SoundFontError(f"SoundFont is truncated ({size} of {declared} bytes): {path}")
 
 
-def load_soundfont(path: Path) -> Any:
-    """The loaded font for ``path``, parsed once per process and shared (read-only) by every
-    render; raises SoundFontError when it is missing, unreadable or not a valid SF2/SF3."""
-    path = Path(path)
-    _check_header(path)
+@dataclass(frozen=True, slots=True)
+class SongFont:
+    """A font and the presets (bank, preset) one song plays from it. Rendering loads just
+    those (:mod:`songforge.render.sf2_subset`), once per process; ``presets=None`` is the whole
+    font (fonts with compressed samples cannot be cut). Every part of a song must use the same
+    SongFont: the player's sample positions count from the start of the loaded sample data, so
+    another subset renders the same notes ~-90 dB differently."""
+
+    path: Path
+    presets: frozenset[tuple[int, int]] | None
+
+
+FontSource = Path | SongFont  # a bare path means the whole font
+
+
+def _key(path: Path) -> tuple[str, int, int]:
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _hydra(path: Path) -> sf2_subset.Hydra:
+    """The font's headers, read once per process (checked: header, size, structure)."""
+    _check_header(path)
+    key = _key(path)
     with _fonts_lock:
-        font = _fonts.get(key)
-        if font is None:
+        hydra = _hydras.get(key)
+    if hydra is None:
+        hydra = sf2_subset.read_hydra(path)
+        if len(hydra.records[b"phdr"]) <= 1:
+            raise SoundFontError(f"SoundFont has no presets: {path}")
+        with _fonts_lock:
+            _hydras[key] = hydra
+    return hydra
+
+
+def song_font(path: Path, parts: Iterable[Part]) -> SongFont:
+    """The presets of ``path`` that ``parts`` can play on it (every choice
+    :func:`program_for` could make, so it chooses the same from the subset)."""
+    hydra = _hydra(path)
+    if hydra.compressed:
+        return SongFont(path, None)
+    available = hydra.presets()
+    wanted = {choice for part in parts for choice in _choices(part)} & available
+    return SongFont(path, frozenset(wanted))
+
+
+def load_soundfont(font: FontSource) -> Any:
+    """The loaded font (a :class:`SongFont`'s subset, or a whole font for a bare path), parsed
+    once per process and shared (read-only) by every render; raises SoundFontError when it is
+    missing, unreadable or not a valid SF2/SF3."""
+    path, presets = (font.path, font.presets) if isinstance(font, SongFont) else (Path(font), None)
+    hydra = _hydra(path) if presets is not None else None
+    if presets is None:
+        _check_header(path)
+    key = (*_key(path), presets)
+    with _fonts_lock:
+        loaded = _fonts.get(key)
+        if loaded is None:
             tsf = _tsf()
             try:
-                font = tsf.SoundFont(str(path))
+                if hydra is not None and presets is not None:
+                    loaded = tsf.SoundFont(sf2_subset.subset(path, hydra, presets))
+                else:
+                    loaded = tsf.SoundFont(str(path))
             except (RuntimeError, ValueError, MemoryError) as exc:
                 raise SoundFontError(f"tinysoundfont could not load {path}: {exc}") from exc
-            if font.get_preset_count() <= 0:
+            if presets is None and loaded.get_preset_count() <= 0:
                 raise SoundFontError(f"SoundFont has no presets: {path}")
-            _fonts[key] = font
-    return font
+            _remember(key, loaded)
+    return loaded
 
 
-def soundfont_loaded() -> bool:
-    """Whether some font is already parsed in this process (the next load is then free)."""
-    return bool(_fonts)
+def _remember(key: tuple[Any, ...], loaded: Any) -> None:
+    """Keep a loaded font; only the newest few subsets stay (a service meets many songs)."""
+    _fonts[key] = loaded
+    subsets = [k for k in _fonts if k[-1] is not None]
+    for old in subsets[:-_KEPT_SUBSETS]:
+        del _fonts[old]
 
 
 def validate_soundfont(path: Path) -> Path:
-    """``path`` if it is a usable SoundFont (header checked, tinysoundfont loads it)."""
-    load_soundfont(path)
-    return Path(path)
+    """``path`` if it is a usable SoundFont: header, size and structure checked, and
+    tinysoundfont loads one of its presets (a font with compressed samples is loaded whole)."""
+    path = Path(path)
+    hydra = _hydra(path)
+    if hydra.compressed:
+        load_soundfont(path)
+    else:
+        load_soundfont(SongFont(path, frozenset(sorted(hydra.presets())[:1])))
+    return path
 
 
 def _standard_candidates() -> Iterator[Path]:
@@ -163,19 +226,27 @@ class Program:
         return DRUM_CHANNEL if self.drums else 0
 
 
+def _is_drums(part: Part) -> bool:
+    instrument = part.instrument
+    return part.is_drums or (instrument.gm_program is None and instrument.gm_drum_kit is not None)
+
+
+def _choices(part: Part) -> list[tuple[int, int]]:
+    """(bank, preset) the part would play, best first: its own, then bank 0's (or the standard
+    kit for drums)."""
+    instrument = part.instrument
+    if _is_drums(part):
+        return [(DRUM_BANK, instrument.gm_drum_kit or 0), (DRUM_BANK, 0)]
+    program = instrument.gm_program or 0
+    return [(instrument.gm_bank, program), (0, program)]
+
+
 def program_for(part: Part, font: Any) -> Program | None:
     """The part's GM program, falling back to bank 0 (or the standard kit for drums) when the
     font lacks it; None when the font has nothing suitable (the synth then plays the part)."""
-    instrument = part.instrument
-    drums = part.is_drums or (instrument.gm_program is None and instrument.gm_drum_kit is not None)
-    if drums:
-        choices = [(DRUM_BANK, instrument.gm_drum_kit or 0), (DRUM_BANK, 0)]
-    else:
-        program = instrument.gm_program or 0
-        choices = [(instrument.gm_bank, program), (0, program)]
-    for bank, preset in choices:
+    for bank, preset in _choices(part):
         if font.get_preset_index(bank, preset) >= 0:
-            return Program(bank, preset, drums)
+            return Program(bank, preset, _is_drums(part))
     return None
 
 
@@ -212,7 +283,7 @@ def render_soundfont_part(
     tempo_bpm: float,
     total_s: float,
     sample_rate_hz: int,
-    soundfont: Path,
+    soundfont: FontSource,
     out: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Play ``part`` on ``soundfont``: float32 (2, round(total_s × sample_rate_hz)), dry and

@@ -33,7 +33,7 @@ import numpy as np
 
 from songforge.compose.score import Part
 from songforge.errors import RenderError, SongforgeError, SoundFontError
-from songforge.render.soundfont import load_soundfont, render_soundfont_part
+from songforge.render.soundfont import FontSource, load_soundfont, render_soundfont_part, song_font
 from songforge.render.synth import render_synth_part
 from songforge.render.synth.part import HOLD_GRID_S
 from songforge.styles.schema import SoundSource
@@ -80,7 +80,7 @@ class SoundFontRenderer:
         return render_part(part, tempo_bpm, total_s, sample_rate_hz, self.soundfont)
 
 
-def uses_soundfont(part: Part, soundfont: Path | None) -> bool:
+def uses_soundfont(part: Part, soundfont: FontSource | None) -> bool:
     """Whether ``part`` plays on the SoundFont (it asks for one and one is given)."""
     return soundfont is not None and part.instrument.source is SoundSource.SOUNDFONT
 
@@ -90,7 +90,7 @@ def render_part(
     tempo_bpm: float,
     total_s: float,
     sample_rate_hz: int,
-    soundfont: Path | None,
+    soundfont: FontSource | None,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """One part, dry, peak at :data:`PART_PEAK` (silence stays silent): float32 (1, n) from
@@ -402,14 +402,18 @@ def stream_parts(
     names = [part.name for part in parts]
     if len(set(names)) != len(names):
         raise RenderError(f"part names must be unique: {names}")
-    if soundfont is not None and any(uses_soundfont(part, soundfont) for part in parts):
-        load_soundfont(soundfont)  # fail early with the font's own error; children inherit it
+    font: FontSource | None = soundfont
+    if soundfont is not None:
+        played = [part for part in parts if uses_soundfont(part, soundfont)]
+        if played:  # the song's presets only; fail early with the font's own error
+            font = song_font(soundfont, played)
+            load_soundfont(font)  # children inherit it
 
     def work(part: Part, slot_for: SlotFor | None) -> tuple[np.ndarray, Any]:
         room = None
-        if slot_for is not None and uses_soundfont(part, soundfont):
+        if slot_for is not None and uses_soundfont(part, font):
             room = slot_for(2, False)  # rendered straight into shared memory
-        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont, room)
+        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, font, room)
         if finish is None:
             return audio, None
         if audio is room or slot_for is None:
