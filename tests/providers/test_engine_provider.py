@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from songforge.progress import ProgressCallback
-from songforge.providers import ClipRequest, EngineProvider, Provider, ProviderGenerator
+from songforge.errors import ProviderError
+from songforge.progress import Progress, ProgressCallback
+from songforge.providers import (
+    ClipRequest,
+    EngineProvider,
+    Provider,
+    ProviderGenerator,
+    Resilience,
+)
 from songforge.request import SongRequest
 from songforge.settings import Settings
 from songforge.song import Song
@@ -72,3 +82,58 @@ def test_a_clip_from_the_engine_is_a_song_in_the_clips_tempo_and_key_cut_to_leng
     assert asked.duration == 30.0  # the engine's shortest song
     assert clip.audio.shape == (2, 12 * 44100) and clip.cost_usd == 0.0
     assert clip.provider == "songforge" and clip.info["model"].startswith("songforge-engine")
+
+
+def test_the_engine_makes_its_song_on_the_callers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper thread (how remote providers are timed out) would stop the engine forking its
+    render helpers: it renders on threads there, several times slower with a SoundFont."""
+    import songforge.engine
+    from songforge.render import sources
+
+    threads: list[str] = []
+    forked: list[bool] = []
+    real_generate, real_helper = songforge.engine.generate, sources._ForkedHelper.run
+
+    def watched_generate(*args: Any, **kwargs: Any) -> Song:
+        threads.append(threading.current_thread().name)
+        return real_generate(*args, **kwargs)
+
+    def watched_helper(self: Any, *args: Any) -> None:
+        forked.append(True)
+        real_helper(self, *args)
+
+    monkeypatch.setattr(songforge.engine, "generate", watched_generate)
+    monkeypatch.setattr(sources._ForkedHelper, "run", watched_helper)
+    settings = Settings(data_dir=tmp_path, use_soundfont=False, usage_backend="memory")
+    ProviderGenerator(settings).generate(SongRequest(prompt="calm piano", duration=30), print)
+    assert threads == [threading.current_thread().name]
+    assert forked == [True]
+
+
+def test_an_engine_song_past_its_time_limit_stops_at_the_next_stage(tmp_path: Path) -> None:
+    clock = [0.0]
+    stages: list[str] = []
+
+    def slow_stages(update: Progress) -> None:
+        stages.append(update.stage)
+        clock[0] += 10.0  # every stage takes ten seconds
+
+    def generator(timeouts: str) -> ProviderGenerator:
+        settings = Settings(
+            data_dir=tmp_path,
+            use_soundfont=False,
+            usage_backend="memory",
+            provider_timeouts=timeouts,
+            provider_retry_attempts=1,
+        )
+        return ProviderGenerator(settings, resilience=Resilience(clock=lambda: clock[0]))
+
+    request = SongRequest(prompt="calm piano", duration=30, seed=1)
+    generator("songforge=100000").generate(request, slow_stages)
+    every_stage = list(stages)
+    stages.clear()
+    with pytest.raises(ProviderError, match="did not finish within its time limit"):
+        generator("songforge=25").generate(request, slow_stages)
+    assert "master" in every_stage and "master" not in stages  # stopped well before the end

@@ -277,12 +277,17 @@ class ProviderGenerator:
             run.segments, run.placements, run.clip_ids, run.next_bar = [], [], [], 0
         attempts = Attempts()
         maker: SongMaker = provider
-        song = self._call(
-            name,
-            lambda: maker.generate_song(run.request, run.stages.callback),
-            attempts,
-            run,
-        )
+        if provider.capabilities.local:  # on this thread, timed out at its stage boundaries
+
+            def make(limit: float) -> Song:
+                progress = _time_limited(run.stages.callback, name, limit, self.resilience.clock)
+                return maker.generate_song(run.request, progress)
+
+            song = self._call(name, make, attempts, run, inline=True)
+        else:
+            song = self._call(
+                name, lambda: maker.generate_song(run.request, run.stages.callback), attempts, run
+            )
         run.spent(name, 0.0, song.duration_s)
         segment = {
             "index": 0,
@@ -474,10 +479,18 @@ class ProviderGenerator:
         }
 
     # --- calling providers ----------------------------------------------------------------
-    def _call(self, name: str, call: Callable[[], T], attempts: Attempts, run: _Run) -> T:
-        def guarded() -> T:
+    def _call(
+        self,
+        name: str,
+        call: Callable[[], T] | Callable[[float], T],
+        attempts: Attempts,
+        run: _Run,
+        *,
+        inline: bool = False,
+    ) -> T:
+        def guarded(*limit: float) -> T:
             try:
-                return call()
+                return call(*limit)
             except SongforgeError:
                 raise
             except ImportError as exc:
@@ -499,6 +512,7 @@ class ProviderGenerator:
                 timeout_s=timeout_for(self.settings, name),
                 deadline=run.deadline,
                 attempts=attempts,
+                inline=inline,
             )
         finally:
             run.chain_log.append(
@@ -669,3 +683,21 @@ def _rounded(value: float) -> float | None:
 
 
 __all__ = ["ProviderGenerator"]
+
+
+def _time_limited(
+    progress: ProgressCallback, provider: str, limit: float, clock: Callable[[], float]
+) -> ProgressCallback:
+    """``progress`` that stops the work (a retryable ProviderError) at the first stage boundary
+    after ``limit``, as a helper thread's timeout would have."""
+
+    def report(update: Progress) -> None:
+        if clock() > limit:
+            raise ProviderError(
+                f"provider {provider!r} did not finish within its time limit",
+                provider=provider,
+                retryable=True,
+            )
+        progress(update)
+
+    return report

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from songforge.errors import (
     ContentRefused,
@@ -245,12 +245,17 @@ class Resilience:
     def call(
         self,
         provider: str,
-        call: Callable[[], T],
+        call: Callable[[], T] | Callable[[float], T],
         *,
         timeout_s: float,
         deadline: float | None = None,
         attempts: Attempts | None = None,
+        inline: bool = False,
     ) -> T:
+        """``call()`` with retries; on a helper thread that is abandoned after the timeout, or
+        with ``inline`` on this thread as ``call(limit)``, ``limit`` being the time on ``clock``
+        by which it should give up by itself (a local provider: a helper thread would stop it
+        forking its render helpers, and an abandoned one would keep a core busy)."""
         attempts = attempts if attempts is not None else Attempts()
         breaker = self.breakers(provider)
         last: ProviderError | None = None
@@ -264,7 +269,14 @@ class Resilience:
                 raise
             attempts.count += 1
             try:
-                result = call_with_timeout(call, min(timeout_s, remaining), provider)
+                if inline:
+                    result = cast(Callable[[float], T], call)(
+                        self.clock() + min(timeout_s, remaining)
+                    )
+                else:
+                    result = call_with_timeout(
+                        cast(Callable[[], T], call), min(timeout_s, remaining), provider
+                    )
             except BaseException as exc:
                 if counts_against_provider(exc):
                     breaker.failure()
