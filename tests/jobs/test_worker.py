@@ -214,3 +214,22 @@ def test_progress_is_written_as_the_stages_pass(store, queue, blobs, clock, make
     assert stages[:3] == ["understand", "compose", "arrange"]
     percents = [p for _, p in seen]
     assert percents == sorted(percents) and 0 <= percents[0] < percents[-1] < 100
+
+
+def test_one_job_at_a_time_runs_on_the_workers_own_thread(
+    store, queue, blobs, clock, make_job: MakeJob
+) -> None:
+    """A worker process's main thread runs its job, so the engine can fork its render helpers
+    (it renders on threads, several times slower, anywhere else)."""
+    seen: list[str] = []
+    stop = threading.Event()
+
+    class Recording(ToneGenerator):
+        def generate(self, request, progress, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(threading.current_thread().name)
+            stop.set()
+            return super().generate(request, progress, **kwargs)
+
+    submit(store, queue, make_job())
+    make_worker(store, queue, blobs, Recording(), clock).run(stop, concurrency=1, poll_s=0.01)
+    assert seen == [threading.current_thread().name]

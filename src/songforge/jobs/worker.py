@@ -91,7 +91,11 @@ class Worker:
     clock: Callable[[], float] = time.time
 
     def run(self, stop: threading.Event, *, concurrency: int = 1, poll_s: float = 0.5) -> None:
-        """Work until ``stop`` is set, ``concurrency`` jobs at a time."""
+        """Work until ``stop`` is set, ``concurrency`` jobs at a time (one job: on this thread,
+        so a worker process's main thread runs it and the engine can fork its render helpers)."""
+        if concurrency == 1:
+            self._loop(stop, poll_s)
+            return
         threads = [
             threading.Thread(
                 target=self._loop, args=(stop, poll_s), name=f"worker-{i}", daemon=True

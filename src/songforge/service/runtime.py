@@ -252,15 +252,24 @@ def run_worker(settings: Settings, concurrency: int, stop: threading.Event | Non
     """The body of `songforge worker`: job threads plus the webhook dispatcher and sweeper,
     until SIGTERM/SIGINT (or ``stop``)."""
     backends = open_backends(settings)
-    background = Background(settings, backends, worker_threads=concurrency)
+    main = threading.current_thread() is threading.main_thread()
+    # one job at a time runs on this thread: the engine forks its render helpers only from a
+    # process's main thread (on a thread it renders on threads, several times slower)
+    here = main and concurrency == 1
+    background = Background(settings, backends, worker_threads=0 if here else concurrency)
     if stop is not None:
         background.stop_event = stop
-    if threading.current_thread() is threading.main_thread():
+    if main:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: background.stop_event.set())
     background.start()
     try:
-        background.stop_event.wait()
+        if here:
+            lower_thread_priority(settings.worker_nice)
+            worker = build_worker(settings, backends, None)
+            worker.run(background.stop_event, concurrency=1, poll_s=0.2)
+        else:
+            background.stop_event.wait()
     finally:
         background.stop()
         backends.close()
