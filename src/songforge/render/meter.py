@@ -12,7 +12,8 @@ from functools import cache
 from typing import Any, cast
 
 import numpy as np
-from scipy import signal
+
+from songforge.render import iir
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -101,7 +102,7 @@ def k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     sos = k_weighting_sos(sample_rate_hz)
     power = np.zeros(chans.shape[1], dtype=np.float64)
     for channel in chans:
-        weighted = signal.sosfilt(sos, channel)
+        weighted = np.asarray(iir.sosfilt(sos, channel))
         np.square(weighted, out=weighted)
         power += weighted
     return power
@@ -141,7 +142,7 @@ class KWeightedBlocks:
         """Channel ``index`` of the next chunk through its K-weighting filter (float64). The
         channels' filters are independent, so two threads may each weigh one; every channel's
         chunks must come in order, and each chunk's results go to :meth:`add_weighted`."""
-        weighted, self.state[index] = signal.sosfilt(self.sos, channel, zi=self.state[index])
+        weighted, self.state[index] = iir.sosfilt(self.sos, channel, zi=self.state[index])
         return np.asarray(weighted)
 
     def add_weighted(self, weighted: list[np.ndarray]) -> None:

@@ -1,5 +1,5 @@
-"""Filters for note segments: fixed Butterworth/peaking sections via scipy, a resonant low-pass
-whose cutoff follows an envelope, and soft clipping."""
+"""Filters for note segments: fixed Butterworth/peaking sections, a resonant low-pass whose
+cutoff follows an envelope, and soft clipping (filtering by :mod:`songforge.render.iir`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import itertools
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+
+from songforge.render import iir
 
 _STEPS_PER_OCTAVE = 12  # the swept filter re-designs itself every semitone of cutoff travel
 _MIN_BLOCK = 128  # ... but never for fewer samples than this (bounds the Python loop)
@@ -20,14 +21,12 @@ def _cap_hz(freq_hz: float, sample_rate_hz: int) -> float:
 
 @lru_cache(maxsize=1024)
 def _butter(kind: str, order: int, freqs_hz: tuple[float, ...], sample_rate_hz: int) -> np.ndarray:
-    critical: float | tuple[float, ...] = freqs_hz[0] if len(freqs_hz) == 1 else freqs_hz
-    sos: np.ndarray = signal.butter(order, critical, btype=kind, fs=sample_rate_hz, output="sos")
-    return sos
+    return iir.butter(order, freqs_hz, kind, float(sample_rate_hz))
 
 
 def _apply(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     # float64 filtering: scipy's float32 path is slower and the state is more accurate
-    return np.asarray(signal.sosfilt(sos, x.astype(np.float64, copy=False)), dtype=np.float32)
+    return np.asarray(iir.sosfilt(sos, x.astype(np.float64, copy=False)), dtype=np.float32)
 
 
 def lowpass(x: np.ndarray, cutoff_hz: float, sample_rate_hz: int, order: int = 2) -> np.ndarray:
@@ -118,7 +117,7 @@ def sweep_lowpass(
         out = np.empty(n, dtype=np.float64)
         state = np.zeros(2)
         for j, (start, end) in enumerate(itertools.pairwise(bounds)):
-            out[start:end], state = signal.lfilter(b[j], a[j], y[start:end], zi=state)
+            out[start:end], state = iir.biquad(b[j], a[j], y[start:end], state)
         y = out
     return y.astype(np.float32)
 
