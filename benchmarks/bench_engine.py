@@ -196,9 +196,7 @@ def main() -> None:
         "peak of the case plus its helpers, shared pages counted once; load = 1-minute load\n"
         "average after the case; runs = every run's generate + write wall seconds"
     )
-    print(
-        "\nsongforge generate (4:00 mp3, fresh interpreter: start-up, imports and files included)"
-    )
+    print("\nsongforge generate (4:00 mp3; start-up, imports and files included)")
     for label, prompt, _, _, _, use_font, repeats in CASES[:2]:
         times = sorted(_cli(prompt, use_font) for _ in range(repeats))
         median = times[len(times) // 2]
