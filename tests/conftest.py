@@ -15,3 +15,5 @@ os.environ.setdefault(
 )
 # numba and torch both bring threading runtimes; the plain work-queue layer avoids any clash.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+# the prompt cache (songforge.prompt.knowledge) goes to a per-run directory, not the user's home
+os.environ.setdefault("SONGFORGE_CACHE_DIR", tempfile.mkdtemp(prefix=f"songforge-cache-{_worker}-"))

@@ -6,8 +6,6 @@ shifts of energy and tempo. Style ids missing from the installed catalog are sim
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -103,12 +101,12 @@ def load_lexicon_file(path: Path) -> Lexicon:
         raise StyleFileError(f"{path.name}: {where}: {first['msg']}") from exc
 
 
-@lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
-    """The lexicon shipped with the package (read once; it is immutable package data)."""
-    data = resources.files("songforge.prompt") / "lexicon.yaml"
-    with resources.as_file(data) as path:
-        return load_lexicon_file(Path(path))
+    """The lexicon shipped with the package (read once per process, or loaded from the prompt
+    cache: :mod:`songforge.prompt.knowledge`)."""
+    from songforge.prompt.knowledge import default_knowledge
+
+    return default_knowledge().lexicon
 
 
 __all__ = [

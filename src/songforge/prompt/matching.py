@@ -140,6 +140,11 @@ _INDEX_CACHE: weakref.WeakKeyDictionary[StyleCatalog, dict[int, tuple[Lexicon, P
 )
 
 
+def remember_phrase_index(lexicon: Lexicon, catalog: StyleCatalog, index: PhraseIndex) -> None:
+    """Use ``index`` (built earlier, e.g. loaded from a cache) for this lexicon and catalog."""
+    _INDEX_CACHE.setdefault(catalog, {})[id(lexicon)] = (lexicon, index)
+
+
 def phrase_index(lexicon: Lexicon, catalog: StyleCatalog) -> PhraseIndex:
     """The index for this lexicon and catalog, built once and kept while the catalog lives."""
     per_catalog = _INDEX_CACHE.setdefault(catalog, {})

@@ -160,6 +160,11 @@ def build_style_index(catalog: StyleCatalog) -> StyleIndex:
 _CACHE: weakref.WeakKeyDictionary[StyleCatalog, StyleIndex] = weakref.WeakKeyDictionary()
 
 
+def remember_style_index(catalog: StyleCatalog, index: StyleIndex) -> None:
+    """Use ``index`` (built earlier, e.g. loaded from a cache) for ``catalog``."""
+    _CACHE[catalog] = index
+
+
 def style_index(catalog: StyleCatalog) -> StyleIndex:
     """The TF-IDF index of a catalog, built on first use and kept while the catalog lives."""
     index = _CACHE.get(catalog)
@@ -168,4 +173,11 @@ def style_index(catalog: StyleCatalog) -> StyleIndex:
     return index
 
 
-__all__ = ["StyleIndex", "build_style_index", "char_features", "style_index", "word_features"]
+__all__ = [
+    "StyleIndex",
+    "build_style_index",
+    "char_features",
+    "remember_style_index",
+    "style_index",
+    "word_features",
+]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -87,9 +85,9 @@ class StyleCatalog:
         return cls([load_style_file(p) for p in sorted(directory.glob("*.yaml"))])
 
 
-@lru_cache(maxsize=1)
 def default_catalog() -> StyleCatalog:
-    """The styles shipped in the package (read once; the files are immutable package data)."""
-    data = resources.files("songforge.styles") / "data"
-    with resources.as_file(data) as directory:
-        return StyleCatalog.from_directory(Path(directory))
+    """The styles shipped in the package (read once per process, or loaded from the prompt
+    cache: :mod:`songforge.prompt.knowledge`)."""
+    from songforge.prompt.knowledge import default_knowledge
+
+    return default_knowledge().catalog
