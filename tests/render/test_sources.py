@@ -242,3 +242,41 @@ def test_the_renderers_follow_the_part_renderer_protocol(font_path: Path) -> Non
     font: sources.PartRenderer = sources.SoundFontRenderer(font_path)
     assert synth.render(drums, 120.0, 1.0, SR).shape == (1, SR)
     assert font.render(drums, 120.0, 1.0, SR).shape == (2, SR)
+
+
+@pytest.mark.usefixtures("always_parallel")
+def test_shared_buffers_reused_by_later_parts_hold_nothing_of_earlier_ones(
+    font_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More parts than buffers: a synth part that finishes into a buffer a SoundFont part
+    filled before, writing only its first half, still reads zeros in the other half (as in
+    fresh memory)."""
+    tick = _part(  # the cheapest part: rendered last, into a buffer a SoundFont part used
+        "tick", PartRole.FX, [Note(0.0, 0.1, 72, 90)], InstrumentSpec(synth=SynthPatch.SAW_LEAD)
+    )
+    parts = [*band(), tick]
+    assert len(parts) > 2 * sources.WINDOW
+    synth_only = {p.name for p in parts if p.instrument.source is not SoundSource.SOUNDFONT}
+
+    def first_half(part: Part, dry: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, None]:
+        if dry.shape[0] == 2:  # a SoundFont part keeps all of itself (in place)
+            return dry, None
+        if out is None:
+            out = np.zeros_like(dry)
+        half = dry.shape[1] // 2
+        out[:, :half] = dry[:, :half]
+        return out, None
+
+    def collect(into: dict[str, np.ndarray]) -> sources.PartConsume:
+        return lambda part, audio, _note: into.__setitem__(part.name, np.array(audio))
+
+    forked: dict[str, np.ndarray] = {}
+    sources.stream_parts(parts, 110.0, 3.0, SR, font_path, collect(forked), finish=first_half)
+    monkeypatch.setattr(sources, "_can_fork", lambda: False)
+    threaded: dict[str, np.ndarray] = {}
+    sources.stream_parts(parts, 110.0, 3.0, SR, font_path, collect(threaded), finish=first_half)
+    assert sorted(forked) == sorted(threaded)
+    for name, audio in forked.items():
+        if name in synth_only:
+            assert not np.any(audio[:, audio.shape[1] // 2 :]), name
+        assert audio.tobytes() == threaded[name].tobytes(), name
