@@ -109,3 +109,21 @@ def test_only_the_newest_few_subsets_stay_loaded(
         sf.load_soundfont(sf.SongFont(font_path, frozenset([preset])))
     kept = [key[-1] for key in sf._fonts]
     assert kept == [frozenset([p]) for p in presets[3 : sf._KEPT_SUBSETS + 3]]
+
+
+def test_a_font_whose_presets_cannot_be_cut_out_is_loaded_whole(
+    font_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = [Note(0.0, 1.0, 40, 100)]
+    bass = part(33, notes)
+    song = sf.song_font(font_path, [bass])
+    monkeypatch.setattr(sf, "_fonts", {})
+
+    def refuse(*_: object) -> bytes:
+        raise SoundFontError("sample 3 lies outside the sample data")
+
+    monkeypatch.setattr(sf2_subset, "subset", refuse)
+    audio = sf.render_soundfont_part(bass, 120.0, 2.0, SR, song)
+    whole = sf.render_soundfont_part(bass, 120.0, 2.0, SR, font_path)
+    assert audio is not None and whole is not None
+    assert audio.tobytes() == whole.tobytes()

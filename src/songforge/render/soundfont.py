@@ -6,6 +6,7 @@ is only for live playback). Its renderer holds the GIL, so threads do not speed 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from songforge.render.synth.placement import start_sample
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+log = logging.getLogger(__name__)
 ENV_VAR = "SONGFORGE_SOUNDFONT"
 STANDARD_LOCATIONS: tuple[str, ...] = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -150,11 +152,14 @@ def load_soundfont(font: FontSource) -> Any:
         loaded = _fonts.get(key)
         if loaded is None:
             tsf = _tsf()
+            source: bytes | str = str(path)
+            if hydra is not None and presets is not None:
+                try:
+                    source = sf2_subset.subset(path, hydra, presets)
+                except SoundFontError as exc:  # an unusual font (ROM samples...): whole, then
+                    log.warning("loading all of %s: its presets cannot be cut out (%s)", path, exc)
             try:
-                if hydra is not None and presets is not None:
-                    loaded = tsf.SoundFont(sf2_subset.subset(path, hydra, presets))
-                else:
-                    loaded = tsf.SoundFont(str(path))
+                loaded = tsf.SoundFont(source)
             except (RuntimeError, ValueError, MemoryError) as exc:
                 raise SoundFontError(f"tinysoundfont could not load {path}: {exc}") from exc
             if presets is None and loaded.get_preset_count() <= 0:
