@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from songforge.errors import QuotaExceeded
-from songforge.service.limits import MemoryRateLimiter, Rate, RateLimiter, SqliteRateLimiter
+from songforge.service.limits import (
+    PRUNE_EVERY_S,
+    MemoryRateLimiter,
+    Rate,
+    RateLimiter,
+    SqliteRateLimiter,
+)
 from songforge.service.runtime import rate_limiter
 from songforge.settings import Settings
 
@@ -169,3 +175,33 @@ def test_services_on_one_data_dir_share_buckets_and_memory_mode_keeps_its_own(
     assert refusal(first).retry_after_s > 90  # 1 token per 100 s
     memory = settings.model_copy(update={"store_backend": "memory"})
     assert isinstance(rate_limiter(memory), MemoryRateLimiter)
+
+
+def _bucket_count(limiter: RateLimiter) -> int:
+    if isinstance(limiter, MemoryRateLimiter):
+        return len(limiter._buckets)
+    assert isinstance(limiter, SqliteRateLimiter)
+    with limiter.db.write() as conn:
+        return int(conn.execute("SELECT count(*) FROM rate_buckets").fetchone()[0])
+
+
+def test_buckets_that_have_refilled_are_forgotten_and_the_rest_kept(
+    make_limiter: MakeLimiter,
+) -> None:
+    """Keys come and go: a full bucket is the same as none, so it is dropped now and then,
+    while one that is not full (its state still matters) is kept."""
+    clock = FakeClock()
+    limiter = make_limiter(clock)
+    for visitor in range(50):
+        limiter.acquire(f"visitor-{visitor}", "request")
+    assert _bucket_count(limiter) == 50
+    clock.now += PRUNE_EVERY_S + 1.0  # every visitor's bucket has refilled
+    limiter.acquire("busy", "request")  # 2 of 3 tokens left; this check prunes
+    assert _bucket_count(limiter) == 1
+    limiter.acquire("busy", "request")
+    limiter.acquire("busy", "request")
+    assert refusal(limiter, "busy").retry_after_s == pytest.approx(0.5)  # its state stood
+    limiter.acquire("visitor-0", "request")  # a forgotten key starts with a full bucket
+    limiter.acquire("visitor-0", "request")
+    limiter.acquire("visitor-0", "request")
+    refusal(limiter, "visitor-0")

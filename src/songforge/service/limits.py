@@ -45,6 +45,9 @@ def _refused(rate: Rate, kind: str, tokens: float, cost: float) -> QuotaExceeded
     )
 
 
+PRUNE_EVERY_S = 60.0  # how often a limiter forgets buckets that have refilled
+
+
 class MemoryRateLimiter:
     """Buckets in this process only: with several API processes each would allow the rate."""
 
@@ -55,6 +58,7 @@ class MemoryRateLimiter:
         self.clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # tokens, at
+        self._next_prune = clock() + PRUNE_EVERY_S
 
     def acquire(self, key: str, kind: str, cost: float = 1.0) -> None:
         rate = self.rates.get(kind)
@@ -62,12 +66,22 @@ class MemoryRateLimiter:
             return
         now = self.clock()
         with self._lock:
+            if now >= self._next_prune:
+                self._prune(now)
             tokens, at = self._buckets.get((key, kind), (float(rate.burst), now))
             tokens = min(float(rate.burst), tokens + (now - at) * rate.per_s)
             if tokens < cost:
                 self._buckets[(key, kind)] = (tokens, now)
                 raise _refused(rate, kind, tokens, cost)
             self._buckets[(key, kind)] = (tokens - cost, now)
+
+    def _prune(self, now: float) -> None:
+        """Forget full buckets: a missing bucket starts full, so nothing changes but memory."""
+        self._next_prune = now + PRUNE_EVERY_S
+        for (key, kind), (tokens, at) in list(self._buckets.items()):
+            rate = self.rates.get(kind)
+            if rate is None or tokens + (now - at) * rate.per_s >= rate.burst:
+                del self._buckets[(key, kind)]
 
 
 _BUCKETS_DDL = """
@@ -95,6 +109,8 @@ ON CONFLICT (key, kind) DO UPDATE SET
   at = max(:now, at)
 RETURNING granted, tokens
 """
+# a bucket that has refilled is the same as no bucket (a new one starts full)
+_PRUNE = f"DELETE FROM rate_buckets WHERE kind = :kind AND {_REFILLED} >= :burst"
 
 
 class SqliteRateLimiter:
@@ -114,22 +130,39 @@ class SqliteRateLimiter:
         self.rates = dict(rates)
         self.clock = clock
         self.db.migrate("rate_buckets", _BUCKETS_DDL)
+        self._next_prune = clock() + PRUNE_EVERY_S
 
     def acquire(self, key: str, kind: str, cost: float = 1.0) -> None:
         rate = self.rates.get(kind)
         if rate is None or rate.unlimited:
             return
+        now = self.clock()
         params = {
             "key": key,
             "kind": kind,
             "cost": cost,
             "burst": float(rate.burst),
             "per_s": rate.per_s,
-            "now": self.clock(),
+            "now": now,
         }
         [(granted, tokens)] = self.db.write_one(_TAKE, params)
+        if now >= self._next_prune:
+            self.prune()
         if not granted:
             raise _refused(rate, kind, tokens, cost)
+
+    def prune(self) -> int:
+        """Delete the buckets that have refilled (every process does this now and then, so
+        the file holds only recently active keys); returns how many went."""
+        now = self.clock()
+        self._next_prune = now + PRUNE_EVERY_S
+        gone = 0
+        for kind, rate in self.rates.items():
+            if not rate.unlimited:
+                params = {"kind": kind, "now": now, "per_s": rate.per_s, "burst": float(rate.burst)}
+                [deleted] = self.db.write_rows(_PRUNE, params)
+                gone += int(deleted)
+        return gone
 
     def close(self) -> None:
         self.db.close()
