@@ -203,6 +203,11 @@ class UnsafeCallbackUrl(InvalidRequest):
     code = "unsafe_callback_url"
 
 
+class UnresolvableCallbackHost(UnsafeCallbackUrl):
+    """The callback's host did not resolve: refused at submission, but at delivery time
+    (possibly a passing DNS failure) retried like a failed request."""
+
+
 class LeaseLost(SongforgeError):
     """A worker's lease on a job expired or was taken over; it must stop writing."""
 

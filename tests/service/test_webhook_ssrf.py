@@ -292,3 +292,38 @@ def test_https_delivery_to_a_server_with_another_hosts_certificate_fails(
     assert not attempt.ok and attempt.error is not None
     assert "CERTIFICATE_VERIFY_FAILED" in attempt.error
     assert job.webhook_state is WebhookState.PENDING  # a network failure is retried
+
+
+def test_a_host_that_does_not_resolve_at_delivery_is_retried_not_given_up(
+    dns: FakeDns, receivers: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DNS failure can pass: the delivery is retried on the schedule, then goes through."""
+    receiver = receivers(host="127.0.0.2")
+    url = f"http://flaky-dns.test:{receiver.port}/hook"
+    real = socket.getaddrinfo
+    failures = [socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")]
+
+    def sometimes_failing(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "flaky-dns.test" and failures:
+            raise failures.pop()
+        return real(host, *args, **kwargs)
+
+    dns.answers["flaky-dns.test"] = ["127.0.0.2"]
+    monkeypatch.setattr(socket, "getaddrinfo", sometimes_failing)
+    store = MemoryJobStore()
+    job = finished_job(store, url)
+    dispatcher = WebhookDispatcher(
+        store, KEY, retry_s=(0.0, 0.0), timeout_s=5.0, allow=("127.0.0.2/32",)
+    )
+    try:
+        assert dispatcher.run_once() == 1
+        first = store.get(job.id)
+        assert first is not None and first.webhook_state is WebhookState.PENDING
+        assert dispatcher.run_once() == 1
+    finally:
+        dispatcher.close()
+    done = store.get(job.id)
+    assert done is not None and done.webhook_state is WebhookState.DELIVERED
+    failed, delivered = store.webhook_attempts(job.id)
+    assert failed.error is not None and "cannot resolve callback host" in failed.error
+    assert delivered.ok and len(receiver.requests) == 1

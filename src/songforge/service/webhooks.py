@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from songforge.errors import InvalidRequest, UnsafeCallbackUrl
+from songforge.errors import InvalidRequest, UnresolvableCallbackHost, UnsafeCallbackUrl
 from songforge.jobs.model import Job, WebhookAttempt, WebhookState
 from songforge.jobs.store import JobStore
 from songforge.service.views import job_view
@@ -141,9 +141,11 @@ def resolve_callback(
         try:
             addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
         except (OSError, UnicodeError, ValueError):
-            raise UnsafeCallbackUrl(field, f"cannot resolve callback host {host!r}") from None
+            raise UnresolvableCallbackHost(
+                field, f"cannot resolve callback host {host!r}"
+            ) from None
     if not addresses:
-        raise UnsafeCallbackUrl(field, f"cannot resolve callback host {host!r}")
+        raise UnresolvableCallbackHost(field, f"cannot resolve callback host {host!r}")
     target = CallbackTarget(url, host, port, tuple(dict.fromkeys(addresses)))
     if _allowed(host, addresses, allow):
         return target
@@ -256,6 +258,8 @@ class WebhookDispatcher:
             elif not 200 <= status < 300:
                 error = f"HTTP {status}"
                 retry_after = _retry_after(response.headers.get("retry-after"))
+        except UnresolvableCallbackHost as exc:  # DNS may be back by the next attempt
+            error = exc.detail
         except UnsafeCallbackUrl as exc:
             permanent, error = True, exc.detail
         except httpx.HTTPError as exc:
