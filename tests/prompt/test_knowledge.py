@@ -87,3 +87,16 @@ def test_an_unwritable_cache_only_means_building(cache: Path) -> None:
 def test_a_cache_path_that_is_a_file_only_means_building(cache: Path) -> None:
     cache.write_text("in the way")
     assert answers(fresh())
+
+
+def test_a_cache_file_others_may_write_is_not_unpickled(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pickle can run code: a cache file writable by others is rebuilt, never loaded."""
+    expected = answers(fresh())
+    [entry] = cache.glob("prompt-*.pickle")
+    entry.chmod(0o666)
+    loads: list[bytes] = []
+    monkeypatch.setattr(knowledge.pickle, "loads", lambda data: loads.append(data))
+    assert answers(fresh()) == expected
+    assert loads == []

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import pickle
+import stat
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,8 +80,25 @@ def default_knowledge() -> Knowledge:
 _Entry = tuple[StyleCatalog, Lexicon, similarity.StyleIndex, matching.PhraseIndex]
 
 
+def _trusted(path: Path) -> bool:
+    """Only a file this user owns and no one else may write, in a directory where no one else
+    may replace it (not writable by others, or sticky like ``/tmp``), is unpickled: a pickle
+    can run code, and the cache directory may be shared."""
+    if not hasattr(os, "getuid"):
+        return True
+    others_write = stat.S_IWGRP | stat.S_IWOTH
+    mine = path.stat()
+    folder = path.parent.stat()
+    if mine.st_uid != os.getuid() or mine.st_mode & others_write:
+        return False
+    return not folder.st_mode & others_write or bool(folder.st_mode & stat.S_ISVTX)
+
+
 def _load(path: Path) -> _Entry | None:
     try:
+        if not _trusted(path):
+            log.warning("ignoring the prompt cache %s: others may write it", path)
+            return None
         data = path.read_bytes()
     except OSError:
         return None
@@ -102,6 +120,6 @@ def _load(path: Path) -> _Entry | None:
 def _store(path: Path, entry: _Entry) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        write_bytes_atomic(path, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600)
     except OSError as exc:  # a read-only home: no cache, same answers
         log.debug("prompt cache not written to %s: %s", path, exc)
