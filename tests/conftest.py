@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # librosa's numba kernels are compiled with cache=True into librosa's own __pycache__; two
@@ -16,4 +18,7 @@ os.environ.setdefault(
 # numba and torch both bring threading runtimes; the plain work-queue layer avoids any clash.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 # the prompt cache (songforge.prompt.knowledge) goes to a per-run directory, not the user's home
-os.environ.setdefault("SONGFORGE_CACHE_DIR", tempfile.mkdtemp(prefix=f"songforge-cache-{_worker}-"))
+if "SONGFORGE_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix=f"songforge-cache-{_worker}-")
+    os.environ["SONGFORGE_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
