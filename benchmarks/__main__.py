@@ -10,6 +10,7 @@ MODULES = ["bench_engine", "bench_render", "bench_master", "bench_service"]
 
 def main() -> None:
     chosen = sys.argv[1:] or MODULES
+    del sys.argv[1:]  # the modules' own option parsers must not see the names chosen here
     for name in chosen:
         try:
             module = importlib.import_module(f"benchmarks.{name}")
