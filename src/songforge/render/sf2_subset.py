@@ -190,6 +190,23 @@ class _Table:
         ]
         return first, gens
 
+    def keep_owners(
+        self, headers: np.ndarray, indices: Iterable[int]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Presets or instruments ``headers[indices]`` with the bags each owns (its ``bag`` up
+        to the next header's) kept: the headers renumbered, plus the terminal header, and the
+        generators of each."""
+        kept, gens = [], []
+        for i in indices:
+            first, owned = self.keep(int(headers[i]["bag"]), int(headers[i + 1]["bag"]))
+            record = headers[i].copy()
+            record["bag"] = first
+            kept.append(record)
+            gens.append(owned)
+        end = headers[-1].copy()
+        end["bag"] = self.counts[0]
+        return np.array([*kept, end], dtype=headers.dtype), gens
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """bags, gens and mods with their terminal records."""
         terminal = np.array([(self.counts[1], self.counts[2])], dtype=BAG)
@@ -213,22 +230,10 @@ def subset(path: Path, hydra: Hydra, wanted: Iterable[tuple[int, int]]) -> bytes
         if (int(bank), int(preset)) in chosen
     ]
     preset_table = _Table(r[b"pbag"], r[b"pgen"], r[b"pmod"])
-    new_presets, preset_gens = [], []
-    for i in presets:
-        first, gens = preset_table.keep(int(phdr[i]["bag"]), int(phdr[i + 1]["bag"]))
-        record = phdr[i].copy()
-        record["bag"] = first
-        new_presets.append(record)
-        preset_gens.append(gens)
+    phdr_out, preset_gens = preset_table.keep_owners(phdr, presets)
     instruments = _referenced(preset_gens, GEN_INSTRUMENT, len(inst) - 1, "instrument")
     instrument_table = _Table(r[b"ibag"], r[b"igen"], r[b"imod"])
-    new_instruments, instrument_gens = [], []
-    for k in instruments.tolist():
-        first, gens = instrument_table.keep(int(inst[k]["bag"]), int(inst[k + 1]["bag"]))
-        record = inst[k].copy()
-        record["bag"] = first
-        new_instruments.append(record)
-        instrument_gens.append(gens)
+    inst_out, instrument_gens = instrument_table.keep_owners(inst, instruments.tolist())
     samples = _referenced(instrument_gens, GEN_SAMPLE_ID, len(shdr) - 1, "sample")
     headers = shdr[samples]
     linked = headers["link"][(headers["type"] & _LINKED_TYPES) != 0]
@@ -257,8 +262,6 @@ def subset(path: Path, hydra: Hydra, wanted: Iterable[tuple[int, int]]) -> bytes
         new_shdr.append(record)
         pieces.append((lo, hi))
         cursor += hi - lo
-    phdr_out = _with_terminal(new_presets, phdr[-1], "bag", len(pbag) - 1, PHDR)
-    inst_out = _with_terminal(new_instruments, inst[-1], "bag", len(ibag) - 1, INST)
     shdr_out = np.concatenate([np.array(new_shdr, dtype=SHDR), shdr[-1:]])
     pdta: list[Piece] = [b"pdta"]
     for name, array in (
@@ -303,14 +306,6 @@ def _renumber(gens: list[np.ndarray], oper: int, kept: np.ndarray) -> None:
     for table in gens:
         mask = table["oper"] == oper
         table["amount"][mask] = np.searchsorted(kept, table["amount"][mask].astype(np.int64))
-
-
-def _with_terminal(
-    kept: list[np.ndarray], terminal: np.ndarray, field: str, count: int, dtype: np.dtype
-) -> np.ndarray:
-    end = terminal.copy()
-    end[field] = count
-    return np.concatenate([np.array(kept, dtype=dtype), np.array([end], dtype=dtype)])
 
 
 def _points(
