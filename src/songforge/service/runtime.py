@@ -180,6 +180,7 @@ class Background:
     settings: Settings
     backends: Backends
     worker_threads: int = 0
+    jobs_on_caller: bool = False  # the caller runs :meth:`run_jobs` itself, not a thread
     worker_processes: int = 0
     generator: SongGenerator | None = None
     sweep_older_than_s: float = 600.0
@@ -187,17 +188,22 @@ class Background:
     _threads: list[threading.Thread] = field(default_factory=list)
     _processes: list[BaseProcess] = field(default_factory=list)
     _dispatcher: WebhookDispatcher | None = None
+    _worker: Worker | None = None
+
+    def run_jobs(self) -> None:
+        """Work jobs (``worker_threads`` at a time) from the calling thread until stopped;
+        after :meth:`start`, which builds the worker."""
+        if self._worker is None:
+            raise RuntimeError("Background.run_jobs before start, or without worker_threads")
+        lower_thread_priority(self.settings.worker_nice)  # job threads inherit it
+        self._worker.run(self.stop_event, concurrency=self.worker_threads, poll_s=0.2)
 
     def start(self) -> None:
         stop = self.stop_event
         if self.worker_threads:
-            worker = build_worker(self.settings, self.backends, self.generator)
-
-            def jobs() -> None:
-                lower_thread_priority(self.settings.worker_nice)  # job threads inherit it
-                worker.run(stop, concurrency=self.worker_threads, poll_s=0.2)
-
-            self._spawn(jobs, "jobs")
+            self._worker = build_worker(self.settings, self.backends, self.generator)
+            if not self.jobs_on_caller:
+                self._spawn(self.run_jobs, "jobs")
         for _ in range(self.worker_processes):
             self._processes.append(start_worker_process(self.settings, concurrency=1))
         dispatcher = self._dispatcher = build_dispatcher(self.settings, self.backends)
@@ -256,7 +262,7 @@ def run_worker(settings: Settings, concurrency: int, stop: threading.Event | Non
     # one job at a time runs on this thread: the engine forks its render helpers only from a
     # process's main thread (on a thread it renders on threads, several times slower)
     here = main and concurrency == 1
-    background = Background(settings, backends, worker_threads=0 if here else concurrency)
+    background = Background(settings, backends, worker_threads=concurrency, jobs_on_caller=here)
     if stop is not None:
         background.stop_event = stop
     if main:
@@ -265,9 +271,7 @@ def run_worker(settings: Settings, concurrency: int, stop: threading.Event | Non
     background.start()
     try:
         if here:
-            lower_thread_priority(settings.worker_nice)
-            worker = build_worker(settings, backends, None)
-            worker.run(background.stop_event, concurrency=1, poll_s=0.2)
+            background.run_jobs()
         else:
             background.stop_event.wait()
     finally:
