@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from math import gcd
-from typing import Any
 
 import numpy as np
+
+from songforge.longform.stitch import resample
 
 ANALYSIS_RATE_HZ = 22050
 FRAME = 1024
@@ -93,8 +93,7 @@ def _mono(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     mono = audio.mean(axis=0) if audio.ndim == 2 else audio
     mono = mono.astype(np.float64)
     if sample_rate_hz != ANALYSIS_RATE_HZ:
-        common = gcd(sample_rate_hz, ANALYSIS_RATE_HZ)
-        mono = _resample_poly(mono, ANALYSIS_RATE_HZ // common, sample_rate_hz // common)
+        mono = resample(mono, sample_rate_hz, ANALYSIS_RATE_HZ)
     return mono
 
 
@@ -180,10 +179,3 @@ def score_seams(
 
 
 __all__ = ["FLUX_RATIO_LIMIT", "LOUDNESS_MARGIN_DB", "SeamReport", "SeamScore", "score_seams"]
-
-
-def _resample_poly(*args: Any, **kwargs: Any) -> np.ndarray:
-    """scipy.signal's, imported only when a clip needs resampling (the import takes ~1.4 s)."""
-    from scipy import signal
-
-    return np.asarray(signal.resample_poly(*args, **kwargs))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from math import gcd
-from typing import Any
 
 import numpy as np
 
@@ -82,10 +81,7 @@ def to_song_format(audio: np.ndarray, sample_rate_hz: int, song_rate_hz: int) ->
     if chans.ndim == 1:
         chans = chans[np.newaxis, :]
     if sample_rate_hz != song_rate_hz:
-        common = gcd(sample_rate_hz, song_rate_hz)
-        chans = _resample_poly(
-            chans, song_rate_hz // common, sample_rate_hz // common, axis=1
-        ).astype(np.float32)
+        chans = resample(chans, sample_rate_hz, song_rate_hz).astype(np.float32)
     if chans.shape[0] == 1:
         chans = np.repeat(chans, 2, axis=0)
     return np.ascontiguousarray(chans[:2], dtype=np.float32)
@@ -280,14 +276,17 @@ __all__ = [
     "equal_power_gains",
     "fade_out_s",
     "onset_envelope",
+    "resample",
     "short_term_loudness_db",
     "stitch",
     "to_song_format",
 ]
 
 
-def _resample_poly(*args: Any, **kwargs: Any) -> np.ndarray:
-    """scipy.signal's, imported only when a clip needs resampling (the import takes ~1.4 s)."""
+def resample(audio: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """``audio`` (…, n) from one sample rate to another along its last axis (polyphase).
+    scipy.signal is imported only here, when a clip needs it: the import takes ~1.4 s."""
     from scipy import signal
 
-    return np.asarray(signal.resample_poly(*args, **kwargs))
+    common = gcd(from_hz, to_hz)
+    return np.asarray(signal.resample_poly(audio, to_hz // common, from_hz // common, axis=-1))
