@@ -16,7 +16,7 @@ import importlib.util
 import math
 import sys
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -114,7 +114,9 @@ def biquad(
 BandKind = Literal["lowpass", "highpass", "bandpass"]
 
 
-@cache
+@lru_cache(
+    maxsize=1024
+)  # the synth designs one per rounded cutoff: bounded in a long-lived process
 def butter(order: int, freqs_hz: tuple[float, ...], kind: BandKind, fs_hz: float) -> np.ndarray:
     """A digital Butterworth filter as second-order sections (the design of
     ``scipy.signal.butter(order, freqs, kind, fs=fs_hz, output="sos")``: the analogue prototype

@@ -19,11 +19,6 @@ def _cap_hz(freq_hz: float, sample_rate_hz: int) -> float:
     return float(min(max(freq_hz, _MIN_CUTOFF_HZ), 0.45 * sample_rate_hz))
 
 
-@lru_cache(maxsize=1024)
-def _butter(kind: str, order: int, freqs_hz: tuple[float, ...], sample_rate_hz: int) -> np.ndarray:
-    return iir.butter(order, freqs_hz, kind, float(sample_rate_hz))
-
-
 def _apply(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     # float64 filtering: scipy's float32 path is slower and the state is more accurate
     return np.asarray(iir.sosfilt(sos, x.astype(np.float64, copy=False)), dtype=np.float32)
@@ -31,15 +26,16 @@ def _apply(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def lowpass(x: np.ndarray, cutoff_hz: float, sample_rate_hz: int, order: int = 2) -> np.ndarray:
     """Butterworth low-pass (12 dB/octave per order step of 2)."""
-    sos = _butter("lowpass", order, (round(_cap_hz(cutoff_hz, sample_rate_hz), 1),), sample_rate_hz)
+    sos = iir.butter(
+        order, (round(_cap_hz(cutoff_hz, sample_rate_hz), 1),), "lowpass", sample_rate_hz
+    )
     return _apply(sos, x)
 
 
 def highpass(x: np.ndarray, cutoff_hz: float, sample_rate_hz: int, order: int = 2) -> np.ndarray:
     """Butterworth high-pass."""
-    sos = _butter(
-        "highpass", order, (round(_cap_hz(cutoff_hz, sample_rate_hz), 1),), sample_rate_hz
-    )
+    cutoff = round(_cap_hz(cutoff_hz, sample_rate_hz), 1)
+    sos = iir.butter(order, (cutoff,), "highpass", sample_rate_hz)
     return _apply(sos, x)
 
 
@@ -50,7 +46,7 @@ def bandpass(
     low = _cap_hz(low_hz, sample_rate_hz)
     high = max(_cap_hz(high_hz, sample_rate_hz), low * 1.05)
     high = min(high, 0.46 * sample_rate_hz)
-    sos = _butter("bandpass", order, (round(low, 1), round(high, 1)), sample_rate_hz)
+    sos = iir.butter(order, (round(low, 1), round(high, 1)), "bandpass", sample_rate_hz)
     return _apply(sos, x)
 
 
