@@ -5,8 +5,7 @@ Adapters live in their own modules (``songforge.providers.musicgen`` …) and ar
 when their provider is first used.
 
 The names below are loaded on first use (PEP 562), so importing one submodule (the CLI's log
-redaction, say) does not import every provider's dependencies (the long-form stitcher's
-scipy.signal alone takes over a second)."""
+redaction, say) does not import the orchestrator and everything it needs."""
 
 from __future__ import annotations
 
