@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,38 +18,9 @@ from songforge.errors import InvalidRequest, UnsafeCallbackUrl
 from songforge.jobs.fakes import FlakyGenerator
 from songforge.service.runtime import build_dispatcher, build_worker
 from songforge.service.webhooks import WebhookDispatcher, check_callback_url
+from webhook_receiver import Receiver
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-class Receiver:
-    """Answers with the next status in ``statuses`` (the last repeats) and keeps requests."""
-
-    def __init__(self) -> None:
-        self.statuses = [200]
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                index = min(len(receiver.requests), len(receiver.statuses)) - 1
-                self.send_response(receiver.statuses[index])
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,48 +25,10 @@ from songforge.jobs.memory import MemoryJobStore
 from songforge.jobs.model import BlobRef, Job, Outputs, WebhookState, new_job_id, request_hash
 from songforge.request import SongRequest
 from songforge.service.webhooks import WebhookDispatcher, check_callback_url
+from webhook_receiver import Receiver
 
 KEY = b"k" * 32
 PUBLIC = "93.184.216.34"
-
-
-class Receiver:
-    """An HTTP(S) server on ``host``:``port`` that keeps what it was sent."""
-
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self.requests: list[dict[str, str]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["content-length"]))
-                receiver.requests.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -148,7 +108,7 @@ def test_delivery_goes_to_the_address_checked_not_to_a_rebound_one(
     rebound = receivers(host="127.0.0.1", port=checked.port)  # what the name turns into later
     dns.answers["rebind.test"] = ["127.0.0.2", "127.0.0.1"]
     store, job = deliver(f"http://rebind.test:{checked.port}/hook", allow=("127.0.0.2/32",))
-    assert [r["host"] for r in checked.requests] == [f"rebind.test:{checked.port}"]
+    assert [h["host"] for h, _ in checked.requests] == [f"rebind.test:{checked.port}"]
     assert rebound.requests == []
     assert dns.lookups["rebind.test"] == 1  # resolved once, for the check
     assert job.webhook_state is WebhookState.DELIVERED
@@ -215,7 +175,7 @@ def test_the_request_names_the_checked_address_and_keeps_host_and_sni() -> None:
 def test_redirects_are_not_followed(receivers: Callable[..., Receiver]) -> None:
     elsewhere = receivers()
     redirecting = receivers(
-        status=307, headers={"location": f"http://127.0.0.1:{elsewhere.port}/steal"}
+        statuses=(307,), headers={"location": f"http://127.0.0.1:{elsewhere.port}/steal"}
     )
     store, job = deliver(f"http://127.0.0.1:{redirecting.port}/hook", allow=("127.0.0.1",))
     assert len(redirecting.requests) == 1 and elsewhere.requests == []
@@ -274,7 +234,7 @@ def test_https_delivery_verifies_the_host_name_over_the_pinned_connection(
     )
     assert job.webhook_state is WebhookState.DELIVERED, store.webhook_attempts(job.id)
     assert sni_seen == ["hooks.test"]
-    assert [r["host"] for r in server.requests] == [f"hooks.test:{server.port}"]
+    assert [h["host"] for h, _ in server.requests] == [f"hooks.test:{server.port}"]
     assert dns.lookups["hooks.test"] == 1
 
 
