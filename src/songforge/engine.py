@@ -250,8 +250,10 @@ def _render_and_mix(
     stages.start("render")
     placed = 0
 
-    def finish(part: Part, dry: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, Processed]:
-        return mixer.process(part, dry, in_place=True, out=out)
+    def finish(
+        part: Part, dry: np.ndarray, out: np.ndarray | None, centred: bool
+    ) -> tuple[np.ndarray, Processed]:
+        return mixer.process(part, dry, in_place=True, out=out, centred=centred)
 
     def place(part: Part, processed: np.ndarray, note: Processed) -> None:
         nonlocal placed

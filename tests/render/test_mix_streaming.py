@@ -134,3 +134,37 @@ def test_silent_parts_make_silent_stems() -> None:
 
 
 _ = PartMix
+
+
+def test_a_centred_mono_part_mixes_as_the_stereo_source_whose_channels_it_is() -> None:
+    """A SoundFont part whose channels are the same is rendered once (centred): through every
+    chain (compressor, EQ, drive, bitcrush, chorus, ducking), the placement (width is not
+    applied: it is no mono source) and the sends it mixes, and streams its stem, as its
+    two-channel twin does."""
+    score, dry = full_score()
+    mono = {name: audio[:1] for name, audio in dry.items()}
+    twins = {name: np.repeat(audio, 2, axis=0) for name, audio in mono.items()}
+    parts = {part.name: part for part in score.parts}
+
+    def mixed(sources: dict[str, np.ndarray], centred: bool) -> tuple[np.ndarray, FlacStems]:
+        stems = FlacStems(RATE)
+        mixer = Mixer(score, MixSettings(), RATE, length(), sink=stems)
+        for name, audio in sources.items():
+            processed, note = mixer.process(parts[name], audio.copy(), centred=centred)
+            assert note.centred is centred
+            mixer.place(parts[name], processed, note)
+        result = mixer.finish()
+        stems.finish(result.stem_scale)
+        return result.mix, stems
+
+    as_mono, mono_stems = mixed(mono, True)
+    as_stereo, stereo_stems = mixed(twins, False)
+    peak = float(np.abs(as_stereo).max())
+    assert float(np.abs(as_mono - as_stereo).max()) < 1e-5 * peak
+    for name in dry:
+        assert float(np.abs(mono_stems[name] - stereo_stems[name]).max()) < 1e-4 * peak, name
+    placement = Placement(1.0, 0.3, 0.8, RATE, centred=True)
+    left_right = placement.stereo(mono["pad"])
+    assert (
+        float(np.abs(left_right - Placement(1.0, 0.3, 0.8, RATE).stereo(twins["pad"])).max()) < 1e-6
+    )

@@ -5,6 +5,7 @@ Tests that play a real font skip when none is installed, unless SONGFORGE_REQUIR
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from songforge.compose.drums import Drum
 from songforge.compose.score import Note, Part, PartRole
 from songforge.errors import SoundFontError
+from songforge.render import sf2_subset
 from songforge.render import soundfont as sf
 from songforge.styles.schema import InstrumentSpec, PartMix, SoundSource, SynthKit, SynthPatch
 
@@ -202,3 +204,83 @@ def test_a_note_sustains_until_its_note_off(font_path: Path) -> None:
 
     assert rms(0.7, 0.9) > 0.3 * rms(0.1, 0.3), "held while the key is down"
     assert rms(1.6, 2.0) < 0.1 * rms(0.7, 0.9), "released after the note ends"
+
+
+# --- centred presets: rendered once, in mono -----------------------------------------------
+
+
+def _chord_run(program: int) -> Part:
+    notes = [Note(i * 0.25, 0.6, 40 + (i * 7) % 36, 60 + (i * 13) % 60) for i in range(24)]
+    return sf_part(f"p{program}", notes, program=program)
+
+
+def test_a_centred_preset_sounds_the_same_in_both_channels_and_renders_once_in_mono(
+    font_path: Path,
+) -> None:
+    """Every preset the font's data places at the centre gives two identical channels, and its
+    mono rendering is either of them (times √2, the player's pan law) to float rounding."""
+    hydra = sf2_subset.read_hydra(font_path)
+    centred = [p for b, p in sorted(hydra.presets()) if b == 0 and p < 128]
+    centred = [p for p in centred if sf2_subset.is_centred(hydra, 0, p)]
+    assert len(centred) >= 20  # GM fonts keep most melodic presets at the centre
+    for program in centred:
+        part = _chord_run(program)
+        assert sf.plays_centred(part, font_path)
+        stereo = sf.render_soundfont_part(part, 120.0, 4.0, SR, font_path)
+        mono = sf.render_soundfont_part(part, 120.0, 4.0, SR, font_path, mono=True)
+        assert stereo is not None and mono is not None
+        assert mono.shape == (1, 4 * SR)
+        assert stereo[0].tobytes() == stereo[1].tobytes(), program
+        scale = np.float32(np.sqrt(0.5))
+        peak = float(np.abs(stereo).max())
+        assert peak > 0.0, program
+        assert float(np.abs(mono[0] * scale - stereo[0]).max()) < 1e-5 * peak, program
+
+
+def test_a_panned_preset_is_not_centred(font_path: Path) -> None:
+    """The drum kit spreads its pieces across the stereo field: it keeps two channels."""
+    kit = sf_part("drums", [Note(i * 0.5, 0.4, 35 + i, 100) for i in range(24)], drums=True)
+    assert not sf.plays_centred(kit, font_path)
+    audio = sf.render_soundfont_part(kit, 120.0, 6.0, SR, font_path)
+    assert audio is not None
+    assert audio[0].tobytes() != audio[1].tobytes()
+
+
+def test_any_pan_in_a_preset_or_its_instruments_makes_it_not_centred(font_path: Path) -> None:
+    hydra = sf2_subset.read_hydra(font_path)
+    program = next(
+        p for b, p in sorted(hydra.presets()) if b == 0 and sf2_subset.is_centred(hydra, 0, p)
+    )
+    records = hydra.records
+    phdr = records[b"phdr"]
+    index = int(np.flatnonzero((phdr["bank"][:-1] == 0) & (phdr["preset"][:-1] == program))[0])
+    first_gen = int(records[b"pbag"]["gen"][int(phdr["bag"][index])])
+    instrument = int(
+        records[b"pgen"]["amount"][
+            int(
+                np.flatnonzero(records[b"pgen"]["oper"][first_gen:] == sf2_subset.GEN_INSTRUMENT)[0]
+            )
+            + first_gen
+        ]
+    )
+    inst_gen = int(records[b"ibag"]["gen"][int(records[b"inst"]["bag"][instrument])])
+
+    def with_records(**changed: np.ndarray) -> sf2_subset.Hydra:
+        return dataclasses.replace(
+            hydra, records={**records, **{k.encode(): v for k, v in changed.items()}}
+        )
+
+    panned_preset = records[b"pgen"].copy()
+    panned_preset[first_gen] = (sf2_subset.GEN_PAN, 250)
+    assert not sf2_subset.is_centred(with_records(pgen=panned_preset), 0, program)
+    panned_instrument = records[b"igen"].copy()
+    panned_instrument[inst_gen] = (sf2_subset.GEN_PAN, (-250) & 0xFFFF)
+    assert not sf2_subset.is_centred(with_records(igen=panned_instrument), 0, program)
+    modulated = records[b"imod"].copy()
+    if len(modulated) > 1:
+        first_mod = int(records[b"ibag"]["mod"][int(records[b"inst"]["bag"][instrument])])
+        stop_mod = int(records[b"ibag"]["mod"][int(records[b"inst"]["bag"][instrument + 1])])
+        if stop_mod > first_mod:
+            modulated[first_mod]["dest"] = sf2_subset.GEN_PAN
+            assert not sf2_subset.is_centred(with_records(imod=modulated), 0, program)
+    assert not sf2_subset.is_centred(hydra, 0, 999)  # no such preset: not centred

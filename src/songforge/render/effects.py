@@ -66,18 +66,21 @@ def place_channel(
     gain: float,
     sample_rate_hz: int,
     start: int = 0,
+    *,
+    centred: bool = False,
 ) -> None:
     """Write one stereo channel (0 left, 1 right) of a processed part, from sample ``start`` on,
     into ``out`` (as many samples as ``out`` holds).
 
     Mono sources are panned with constant power and widened by a mono-compatible delayed side
     signal (L = M + S, R = M - S); stereo sources keep their image and are balanced so that
-    centre is unity."""
+    centre is unity. A ``centred`` mono source is a stereo one whose channels are the same."""
     left, right = pan_gains(pan)
     stop = start + out.shape[0]
-    if source.shape[0] == 2:
+    if source.shape[0] == 2 or centred:
         scale = math.sqrt(2.0) * gain * (left if channel == 0 else right)
-        np.multiply(source[channel, start:stop], np.float32(scale), out=out)
+        row = channel if source.shape[0] == 2 else 0
+        np.multiply(source[row, start:stop], np.float32(scale), out=out)
         return
     norm = gain / math.sqrt(1.0 + width * width)
     side_sign = left if channel == 0 else -right

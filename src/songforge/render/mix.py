@@ -76,6 +76,7 @@ class Placement:
     pan: float
     width: float
     sample_rate_hz: int
+    centred: bool = False  # a one-channel source is a centred stereo image (no widening)
 
     def stereo(
         self, source: np.ndarray, start: int = 0, out: np.ndarray | None = None
@@ -94,6 +95,7 @@ class Placement:
                 self.gain,
                 self.sample_rate_hz,
                 start,
+                centred=self.centred,
             )
         return out
 
@@ -126,6 +128,7 @@ class Processed:
 
     level_gain: float
     spans: tuple[tuple[int, int], ...]
+    centred: bool = False  # the part came as one channel of a centred stereo source
 
 
 def mix(
@@ -208,19 +211,30 @@ class Mixer:
         *,
         in_place: bool = False,
         out: np.ndarray | None = None,
+        centred: bool = False,
     ) -> tuple[np.ndarray, Processed]:
         """The part's chain (pure: safe in a forked helper), into ``out`` (zero-filled, e.g.
         fresh shared memory: silent stretches are not written), else in place on ``dry`` when
-        ``in_place``, else into a new array."""
+        ``in_place``, else into a new array. ``centred``: ``dry`` (1, n) is either channel of a
+        centred stereo source, and comes out as that source would (the chain's effects treat
+        identical channels identically, measured bit for bit)."""
         return _process_part(
-            dry, part.mix, self.duck, self.sample_rate_hz, in_place=in_place, out=out
+            dry,
+            part.mix,
+            self.duck,
+            self.sample_rate_hz,
+            in_place=in_place,
+            out=out,
+            centred=centred,
         )
 
     def place(self, part: Part, processed: np.ndarray, note: Processed) -> None:
         """Pan the processed part into the mix and its stem, and feed its sends."""
         fader = db_to_gain(part.mix.gain_db) * note.level_gain
         stem = np.zeros((2, self.n), dtype=np.float32) if self.keep_stems else None
-        placement = Placement(fader, part.mix.pan, part.mix.width, self.sample_rate_hz)
+        placement = Placement(
+            fader, part.mix.pan, part.mix.width, self.sample_rate_hz, centred=note.centred
+        )
         writer = None
         if self.sink is not None:
             peak = max((sample_peak(processed[:, a:b]) for a, b in note.spans), default=0.0)
@@ -345,7 +359,7 @@ def _place_and_send(
     if keys_gate and part_mix.reverb_send > 0.0:
         sends.append(("gate_key", part_mix.reverb_send))
     delay = 0
-    if processed.shape[0] == 1 and part_mix.width > 0.0:
+    if processed.shape[0] == 1 and part_mix.width > 0.0 and not placement.centred:
         delay = max(1, round(effects.HAAS_DELAY_MS * sample_rate_hz / 1000.0))
     playing = spans if fader != 0.0 else ()
     for first, last, sounds in _placed_spans(playing, n, delay):
@@ -524,12 +538,14 @@ def _process_part(
     *,
     in_place: bool = False,
     out: np.ndarray | None = None,
+    centred: bool = False,
 ) -> tuple[np.ndarray, Processed]:
     """One part through its chain, ducked, zero where it is silent; with the gain that brings it
-    to the reference level (applied with the fader) and where it plays. Works a block at a time
-    (pedalboard keeps its state across blocks, so this equals one pass) into ``out`` (which
-    must hold zeros, as fresh memory does: only where the part plays is written), else in place
-    on ``dry`` when allowed, else into a new array."""
+    to the reference level (applied with the fader) and where it plays. A ``centred`` part's
+    level counts its one channel twice, as the stereo source it stands for has two. Works a
+    block at a time (pedalboard keeps its state across blocks, so this equals one pass) into
+    ``out`` (which must hold zeros, as fresh memory does: only where the part plays is
+    written), else in place on ``dry`` when allowed, else into a new array."""
     source = np.asarray(dry, dtype=np.float32)
     writable = source is dry and dry.flags.c_contiguous and dry.flags.writeable
     if out is not None:
@@ -540,6 +556,8 @@ def _process_part(
         dest = np.zeros(source.shape, dtype=np.float32)
     n = source.shape[1]
     power, peak, block = _block_stats(source, sample_rate_hz)
+    if centred:
+        power *= 2.0
     level_db = gated_level_db(power)
     spans = _active_spans(peak, block, n)
     if not math.isfinite(level_db) or not spans:
@@ -575,7 +593,7 @@ def _process_part(
                 dest[:, start:stop] *= effects.duck_gain(duck_by[start:stop], part_mix.sidechain_db)
     if dest is source:
         dest[:, previous:] = 0.0
-    return dest, Processed(db_to_gain(input_gain_db), tuple(spans))
+    return dest, Processed(db_to_gain(input_gain_db), tuple(spans), centred)
 
 
 def reverb_predelay_ms(reverb: ReverbSettings, tempo_bpm: float) -> float:

@@ -67,6 +67,7 @@ _HYDRA = {
 }
 GEN_INSTRUMENT = 41
 GEN_SAMPLE_ID = 53
+GEN_PAN = 17
 GUARD_POINTS = 46  # zero samples the format puts after every sample (interpolation reads them)
 Piece = bytes | memoryview
 _LINKED_TYPES = 0x2 | 0x4 | 0x8  # right, left, linked: wSampleLink names a partner sample
@@ -90,6 +91,54 @@ class Hydra:
     @property
     def compressed(self) -> bool:
         return bool((self.records[b"shdr"][:-1]["type"] & _COMPRESSED_TYPE).any())
+
+
+def is_centred(hydra: Hydra, bank: int, preset: int) -> bool:
+    """Whether every zone of preset (bank, preset), and of each instrument it uses, sits at the
+    centre: no pan generator but 0 and no modulator aimed at pan. Such a preset sounds the
+    same in both channels (a player then renders it once, in mono). False when unsure: the
+    preset is missing or its records point outside their tables."""
+    r = hydra.records
+    phdr = r[b"phdr"]
+    found = np.flatnonzero((phdr["bank"][:-1] == bank) & (phdr["preset"][:-1] == preset))
+    if found.size == 0:
+        return False
+    first = int(found[0])
+    preset_gens = _zone_records(r[b"pbag"], r[b"pgen"], r[b"pmod"], phdr["bag"], first)
+    if preset_gens is None or not _centred(*preset_gens):
+        return False
+    gens = preset_gens[0]
+    instruments = np.unique(gens["amount"][gens["oper"] == GEN_INSTRUMENT].astype(np.int64))
+    inst = r[b"inst"]
+    for index in instruments.tolist():
+        if index >= len(inst) - 1:
+            return False
+        zone = _zone_records(r[b"ibag"], r[b"igen"], r[b"imod"], inst["bag"], index)
+        if zone is None or not _centred(*zone):
+            return False
+    return True
+
+
+def _zone_records(
+    bags: np.ndarray, gens: np.ndarray, mods: np.ndarray, owner_bags: np.ndarray, owner: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The generators and modulators of every zone of one preset or instrument (its bags run
+    to the next owner's first bag), or None when the indices are out of range."""
+    first_bag, stop_bag = int(owner_bags[owner]), int(owner_bags[owner + 1])
+    if not 0 <= first_bag <= stop_bag < len(bags):
+        return None
+    gen_lo, gen_hi = int(bags["gen"][first_bag]), int(bags["gen"][stop_bag])
+    mod_lo, mod_hi = int(bags["mod"][first_bag]), int(bags["mod"][stop_bag])
+    if not (0 <= gen_lo <= gen_hi <= len(gens) and 0 <= mod_lo <= mod_hi <= len(mods)):
+        return None
+    return gens[gen_lo:gen_hi], mods[mod_lo:mod_hi]
+
+
+def _centred(gens: np.ndarray, mods: np.ndarray) -> bool:
+    return (
+        not (gens["amount"][gens["oper"] == GEN_PAN] != 0).any()
+        and not (mods["dest"] == GEN_PAN).any()
+    )
 
 
 def _chunks(handle: BinaryIO, start: int, stop: int) -> Iterator[tuple[bytes, int, int]]:

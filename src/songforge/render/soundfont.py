@@ -43,6 +43,7 @@ _INSTALL_HINT = "install it with: pip install --no-deps 'tinysoundfont>=0.3.7'"
 _KEPT_SUBSETS = 4
 _fonts: dict[tuple[Any, ...], Any] = {}
 _hydras: dict[tuple[str, int, int], sf2_subset.Hydra] = {}
+_centred: dict[tuple[str, int, int, int, int], bool] = {}
 _fonts_lock = threading.RLock()
 
 
@@ -255,11 +256,33 @@ def program_for(part: Part, font: Any) -> Program | None:
     return None
 
 
-def _player(font: Any, program: Program, sample_rate_hz: int) -> Any:
+def plays_centred(part: Part, font: FontSource) -> bool:
+    """Whether ``part`` plays a preset of ``font`` whose every zone sits at the centre, so its
+    left and right channels would be the same samples (bit for bit, measured): such a part is
+    rendered once, in mono, at half the cost, and placed as the centred stereo image it is.
+    False when the font has no preset for it (the synth plays it)."""
+    path = font.path if isinstance(font, SongFont) else Path(font)
+    hydra = _hydra(path)
+    available = hydra.presets()
+    for bank, preset in _choices(part):
+        if (bank, preset) in available:
+            key = (*_key(path), bank, preset)
+            with _fonts_lock:
+                known = _centred.get(key)
+            if known is None:
+                known = sf2_subset.is_centred(hydra, bank, preset)
+                with _fonts_lock:
+                    _centred[key] = known
+            return known
+    return False
+
+
+def _player(font: Any, program: Program, sample_rate_hz: int, mono: bool = False) -> Any:
     """A fresh voice pool on ``font`` (a clone shares the sample data) with the preset chosen."""
     tsf = _tsf()
     player = tsf.SoundFont(font)
-    player.set_output(tsf.OutputMode.StereoInterleaved, sample_rate_hz, GAIN_DB)
+    mode = tsf.OutputMode.Mono if mono else tsf.OutputMode.StereoInterleaved
+    player.set_output(mode, sample_rate_hz, GAIN_DB)
     player.set_max_voices(MAX_VOICES)
     player.channel_set_bank(program.channel, program.bank)
     player.channel_set_preset_number(program.channel, program.preset, program.drums)
@@ -290,10 +313,14 @@ def render_soundfont_part(
     sample_rate_hz: int,
     soundfont: FontSource,
     out: np.ndarray | None = None,
+    *,
+    mono: bool = False,
 ) -> np.ndarray | None:
     """Play ``part`` on ``soundfont``: float32 (2, round(total_s × sample_rate_hz)), dry and
-    unnormalised (peaks may exceed 1), or None when the font has no preset for it. With ``out``
-    (float32 (2, n), any contents) the part is written there and ``out`` returned.
+    unnormalised (peaks may exceed 1), or None when the font has no preset for it; with
+    ``mono``, one channel (the font's mono mix, √2 times either channel of a centred preset:
+    see :func:`plays_centred`). With ``out`` (float32 (channels, n), any contents) the part is
+    written there and ``out`` returned.
 
     One player steps through the note-ons and -offs in time order, rendering the stretch
     between consecutive events; the font's own choke groups (hi-hats) and voice stealing apply.
@@ -306,14 +333,17 @@ def render_soundfont_part(
     program = program_for(part, font)
     if program is None:
         return None
-    player = _player(font, program, sample_rate_hz)
+    player = _player(font, program, sample_rate_hz, mono)
     channel = program.channel
     n_total = max(0, round(total_s * sample_rate_hz))
+    channels = 1 if mono else 2
     if out is None:
-        out = np.empty((2, n_total), dtype=np.float32)
-    elif out.shape != (2, n_total) or out.dtype != np.float32:
-        raise ValueError(f"out must be float32 (2, {n_total}), not {out.dtype} {out.shape}")
-    scratch = np.empty((_RENDER_FRAMES, 2), dtype=np.float32)
+        out = np.empty((channels, n_total), dtype=np.float32)
+    elif out.shape != (channels, n_total) or out.dtype != np.float32:
+        raise ValueError(
+            f"out must be float32 ({channels}, {n_total}), not {out.dtype} {out.shape}"
+        )
+    scratch = np.empty((_RENDER_FRAMES, channels), dtype=np.float32)
 
     def render(start: int, stop: int) -> None:
         for first in range(start, stop, _RENDER_FRAMES):

@@ -32,7 +32,13 @@ import numpy as np
 
 from songforge.compose.score import Part
 from songforge.errors import RenderError, SongforgeError, SoundFontError
-from songforge.render.soundfont import FontSource, load_soundfont, render_soundfont_part, song_font
+from songforge.render.soundfont import (
+    FontSource,
+    load_soundfont,
+    plays_centred,
+    render_soundfont_part,
+    song_font,
+)
 from songforge.render.synth import render_synth_part
 from songforge.render.synth.part import HOLD_GRID_S
 from songforge.styles.schema import SoundSource
@@ -91,10 +97,14 @@ def render_part(
     sample_rate_hz: int,
     soundfont: FontSource | None,
     out: np.ndarray | None = None,
+    *,
+    centred_mono: bool = False,
 ) -> np.ndarray:
     """One part, dry, peak at :data:`PART_PEAK` (silence stays silent): float32 (1, n) from
-    the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz). A SoundFont
-    part is written into ``out`` (float32 (2, n), any contents) when it is given; a synth part
+    the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz). With
+    ``centred_mono``, a SoundFont part whose preset sits at the centre (:func:`plays_centred`)
+    is (1, n): either channel of its stereo rendering, which are the same. A SoundFont part is
+    written into ``out`` (float32 (channels, n), any contents) when it is given; a synth part
     never is (check the result's identity)."""
     if tempo_bpm <= 0 or sample_rate_hz <= 0:
         raise RenderError(
@@ -102,7 +112,10 @@ def render_part(
         )
     audio: np.ndarray | None = None
     if soundfont is not None and uses_soundfont(part, soundfont):
-        audio = render_soundfont_part(part, tempo_bpm, total_s, sample_rate_hz, soundfont, out)
+        mono = centred_mono and plays_centred(part, soundfont)
+        audio = render_soundfont_part(
+            part, tempo_bpm, total_s, sample_rate_hz, soundfont, out, mono=mono
+        )
     if audio is None:
         audio = render_synth_part(part, tempo_bpm, total_s, sample_rate_hz)
     return normalise_part(audio, part.name)
@@ -139,7 +152,8 @@ def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> fl
 
 SlotFor = Callable[[int, bool], np.ndarray]  # (channels, zeroed) → room for the part's result
 PartWork = Callable[[Part, "SlotFor | None"], tuple[np.ndarray, Any]]
-PartFinish = Callable[[Part, np.ndarray, "np.ndarray | None"], tuple[np.ndarray, Any]]
+# (part, dry, out, centred) → (audio, note); centred: a mono rendering of a centred stereo source
+PartFinish = Callable[[Part, np.ndarray, "np.ndarray | None", bool], tuple[np.ndarray, Any]]
 PartConsume = Callable[[Part, np.ndarray, Any], None]
 
 
@@ -386,7 +400,8 @@ def stream_parts(
     window: int = WINDOW,
 ) -> list[str]:
     """Render every part as :func:`render_parts` does, pass each through ``finish`` (part, dry,
-    out) → (audio, note) in the lane that rendered it, and hand each result to ``consume`` here,
+    out, centred) → (audio, note) in the lane that rendered it, and hand each result to
+    ``consume`` here,
     one part at a time in a fixed order: the biggest estimated cost (render plus
     ``extra_cost``) first. Returns the part names in that order.
 
@@ -408,15 +423,24 @@ def stream_parts(
             load_soundfont(font)  # children inherit it
 
     def work(part: Part, slot_for: SlotFor | None) -> tuple[np.ndarray, Any]:
+        # a finisher is told when a part comes as one channel of a centred stereo source
+        centred = (
+            finish is not None
+            and font is not None
+            and uses_soundfont(part, font)
+            and plays_centred(part, font)
+        )
         room = None
         if slot_for is not None and uses_soundfont(part, font):
-            room = slot_for(2, False)  # rendered straight into shared memory
-        audio = render_part(part, tempo_bpm, total_s, sample_rate_hz, font, room)
+            room = slot_for(1 if centred else 2, False)  # rendered straight into shared memory
+        audio = render_part(
+            part, tempo_bpm, total_s, sample_rate_hz, font, room, centred_mono=centred
+        )
         if finish is None:
             return audio, None
         if audio is room or slot_for is None:
-            return finish(part, audio, None)  # in place
-        return finish(part, audio, slot_for(audio.shape[0], True))
+            return finish(part, audio, None, centred)  # in place
+        return finish(part, audio, slot_for(audio.shape[0], True), centred)
 
     costs = [
         estimated_cost_s(part, tempo_bpm, soundfont) + (extra_cost(part) if extra_cost else 0.0)
