@@ -30,6 +30,7 @@ from songforge.render import meter
 from songforge.render.codec import StreamEncoder
 from songforge.render.master import master
 from songforge.render.mix import Mixer, MixResult, Processed
+from songforge.render.pages import small_pages
 from songforge.render.soundfont import find_soundfont
 from songforge.render.sources import stream_parts
 from songforge.render.stems import FlacStems
@@ -190,7 +191,7 @@ def _perform(
 
     try:
         # BLAS stays on one thread: the render lanes and helper threads already fill the cores
-        with meter.single_threaded_blas():
+        with meter.single_threaded_blas(), small_pages():
             mixed = _render_and_mix(score, style, rate, soundfont, stems, settings, stages)
             stem_scale = mixed.stem_scale
             stages.start("master")
