@@ -233,6 +233,7 @@ def generate(
     with user_errors():
         from songforge.providers import ProviderGenerator
         from songforge.render.codec import format_from_path
+        from songforge.render.meter import single_threaded_blas_from_now
         from songforge.request import AudioFormat, SongRequest
 
         fields: dict[str, Any] = {
@@ -272,6 +273,7 @@ def generate(
         elif output.suffix == "":
             output = output.with_suffix(f".{request.format.value}")
         _check_writable(output)
+        single_threaded_blas_from_now()  # this process only makes this song
         with _progress_bar(not quiet and not as_json) as update:
             song = ProviderGenerator(settings).generate(request, update)
             written = song.write(output, fmt=request.format, stems=stems, midi=midi)
@@ -362,6 +364,7 @@ def remix(
     with user_errors():
         from songforge.engine import remix as run
         from songforge.render.codec import format_from_path
+        from songforge.render.meter import single_threaded_blas_from_now
 
         try:
             data = json.loads(sheet.read_text(encoding="utf-8"))
@@ -378,6 +381,7 @@ def remix(
         if fmt is None:
             raise InvalidRequest("output", "use a .wav, .flac, .mp3 or .ogg file name")
         _check_writable(output)
+        single_threaded_blas_from_now()  # this process only makes this song
         with _progress_bar(not quiet and not as_json) as update:
             try:
                 song = run(data, genre=genre, seed=seed, settings=settings, progress=update)

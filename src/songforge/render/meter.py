@@ -37,12 +37,27 @@ def _blas_controller() -> Any:
 def single_threaded_blas() -> AbstractContextManager[object]:
     """Keep BLAS to one thread while interpolating: callers already keep both cores busy, and
     oversubscribed BLAS threads made the true-peak pass several times slower. (Process-wide,
-    as BLAS settings are; cheap to enter once the libraries are known.)"""
+    as BLAS settings are.) Where BLAS already runs on one thread this touches nothing: after a
+    fork OpenBLAS restarts its thread pool on the next call that sets its thread count, and a
+    new pool thread spins ~0.1 s of a core (measured) before it sleeps."""
     try:
-        controller = _blas_controller()
+        blas = _blas_controller().select(user_api="blas")
     except ImportError:  # a small dependency; without it BLAS picks its own thread count
         return nullcontext()
-    return cast(AbstractContextManager[object], controller.limit(limits=1, user_api="blas"))
+    if all(library.num_threads <= 1 for library in blas.lib_controllers):
+        return nullcontext()
+    return cast(AbstractContextManager[object], blas.limit(limits=1))
+
+
+def single_threaded_blas_from_now() -> None:
+    """One BLAS thread for the rest of this process: for processes that only make songs (a
+    command, a worker), so no song's limit is set and undone around each song."""
+    try:
+        blas = _blas_controller().select(user_api="blas")
+    except ImportError:
+        return
+    for library in blas.lib_controllers:
+        library.set_num_threads(1)
 
 
 _single_threaded_blas = single_threaded_blas

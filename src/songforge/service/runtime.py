@@ -23,6 +23,7 @@ from songforge.jobs.queue import JobQueue
 from songforge.jobs.sqlite import SqliteJobStore, SqliteQueue
 from songforge.jobs.store import JobStore
 from songforge.jobs.worker import Worker, requeue_stale
+from songforge.render.meter import single_threaded_blas_from_now
 from songforge.service.core import ServicePolicy, SongService
 from songforge.service.keys import KeyStore, MemoryKeyStore, SqliteKeyStore
 from songforge.service.limits import MemoryRateLimiter, Rate, RateLimiter, SqliteRateLimiter
@@ -271,6 +272,7 @@ def run_worker(settings: Settings, concurrency: int, stop: threading.Event | Non
     background.start()
     try:
         if here:
+            single_threaded_blas_from_now()  # this process only makes songs
             background.run_jobs()
         else:
             background.stop_event.wait()
