@@ -99,13 +99,14 @@ def render_part(
     out: np.ndarray | None = None,
     *,
     centred_mono: bool = False,
+    zeroed: bool = False,
 ) -> np.ndarray:
     """One part, dry, peak at :data:`PART_PEAK` (silence stays silent): float32 (1, n) from
     the synth or (2, n) from the SoundFont, n = round(total_s × sample_rate_hz). With
     ``centred_mono``, a SoundFont part whose preset sits at the centre (:func:`plays_centred`)
-    is (1, n): either channel of its stereo rendering, which are the same. A SoundFont part is
-    written into ``out`` (float32 (channels, n), any contents) when it is given; a synth part
-    never is (check the result's identity)."""
+    is (1, n): either channel of its stereo rendering, which are the same. The part is written
+    into ``out`` when it fits: a SoundFont part into float32 (channels, n) of any contents, a
+    synth part into float32 (1, n) that is ``zeroed`` (check the result's identity)."""
     if tempo_bpm <= 0 or sample_rate_hz <= 0:
         raise RenderError(
             f"tempo and sample rate must be positive (got {tempo_bpm}, {sample_rate_hz})"
@@ -117,7 +118,9 @@ def render_part(
             part, tempo_bpm, total_s, sample_rate_hz, soundfont, out, mono=mono
         )
     if audio is None:
-        audio = render_synth_part(part, tempo_bpm, total_s, sample_rate_hz)
+        n = round(total_s * sample_rate_hz)
+        fits = out is not None and zeroed and out.shape == (1, n) and out.dtype == np.float32
+        audio = render_synth_part(part, tempo_bpm, total_s, sample_rate_hz, out if fits else None)
     return normalise_part(audio, part.name)
 
 
@@ -430,11 +433,19 @@ def stream_parts(
             and uses_soundfont(part, font)
             and plays_centred(part, font)
         )
-        room = None
-        if slot_for is not None and uses_soundfont(part, font):
-            room = slot_for(1 if centred else 2, False)  # rendered straight into shared memory
+        room, zeroed = None, False
+        if slot_for is not None:  # rendered straight into shared memory
+            zeroed = not uses_soundfont(part, font)  # the synth adds its notes into zeros
+            room = slot_for(1 if centred or zeroed else 2, zeroed)
         audio = render_part(
-            part, tempo_bpm, total_s, sample_rate_hz, font, room, centred_mono=centred
+            part,
+            tempo_bpm,
+            total_s,
+            sample_rate_hz,
+            font,
+            room,
+            centred_mono=centred,
+            zeroed=zeroed,
         )
         if finish is None:
             return audio, None

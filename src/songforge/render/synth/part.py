@@ -89,11 +89,15 @@ def render_pitched(
     tempo_bpm: float,
     n_total: int,
     sample_rate_hz: int,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Mono float32 of ``n_total`` samples: every note of a pitched part, unnormalised.
-    A :data:`PART_CHAINS` patch plays its notes dry and the whole part through its processor;
-    a :data:`MONO_PATCHES` patch plays one note at a time, sliding between overlapping notes."""
-    out = np.zeros(n_total, dtype=np.float32)
+    """Mono float32 of ``n_total`` samples: every note of a pitched part, unnormalised, into
+    ``out`` when given (zero-filled). A :data:`PART_CHAINS` patch plays its notes dry and the
+    whole part through its processor; a :data:`MONO_PATCHES` patch plays one note at a time,
+    sliding between overlapping notes."""
+    if out is None:
+        out = np.zeros(n_total, dtype=np.float32)
     chain = PART_CHAINS.get(patch)
     dry = chain is not None
     seconds_per_beat = 60.0 / tempo_bpm
@@ -145,7 +149,7 @@ def render_pitched(
             audio = _cut(audio, cut_at - start, sample_rate_hz)
         mix_in(out, start, audio, velocity_gain(note.velocity, 1.5))
     if chain is not None and np.any(out):
-        out = chain.process(out, sample_rate_hz).astype(np.float32, copy=False)
+        out[:] = chain.process(out, sample_rate_hz)
     return out
 
 
@@ -156,11 +160,15 @@ def render_drums(
     tempo_bpm: float,
     n_total: int,
     sample_rate_hz: int,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Mono float32 of ``n_total`` samples: every hit of a drum part, unnormalised.
+    """Mono float32 of ``n_total`` samples: every hit of a drum part, unnormalised, into
+    ``out`` when given (zero-filled).
 
     An open hi-hat is choked (cut with a short fade) by the next closed or pedal hi-hat."""
-    out = np.zeros(n_total, dtype=np.float32)
+    if out is None:
+        out = np.zeros(n_total, dtype=np.float32)
     placed = sorted(
         (
             (start_sample(note, tempo_bpm, sample_rate_hz), index, note)
@@ -196,17 +204,27 @@ def render_drums(
 
 
 def render_synth_part(
-    part: Part, tempo_bpm: float, total_s: float, sample_rate_hz: int
+    part: Part,
+    tempo_bpm: float,
+    total_s: float,
+    sample_rate_hz: int,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """A part through the built-in synth: float32 (1, round(total_s × sample_rate_hz)), dry
-    and unnormalised (notes near full scale; overlapping notes may sum past 1)."""
+    and unnormalised (notes near full scale; overlapping notes may sum past 1). With ``out``
+    (float32 of that shape, all zeros) the part is written there and ``out`` returned."""
     n_total = total_samples(total_s, sample_rate_hz)
+    if out is not None and (out.shape != (1, n_total) or out.dtype != np.float32):
+        raise ValueError(f"out must be float32 (1, {n_total}), not {out.dtype} {out.shape}")
+    into = None if out is None else out[0]
     instrument = part.instrument
     if part.is_drums or instrument.synth is None:
         kit = instrument.synth_kit or DEFAULT_KIT
-        mono = render_drums(part.notes, kit, part.name, tempo_bpm, n_total, sample_rate_hz)
+        mono = render_drums(
+            part.notes, kit, part.name, tempo_bpm, n_total, sample_rate_hz, out=into
+        )
     else:
         mono = render_pitched(
-            part.notes, instrument.synth, part.name, tempo_bpm, n_total, sample_rate_hz
+            part.notes, instrument.synth, part.name, tempo_bpm, n_total, sample_rate_hz, out=into
         )
-    return mono[np.newaxis, :]
+    return mono[np.newaxis, :] if out is None else out
