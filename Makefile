@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 TORCH  ?= torch==2.13.0
 PROMPT ?= driving 90s alternative rock anthem, 140 bpm, E minor
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup bytecode demo test lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,12 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install -q --no-deps 'tinysoundfont>=0.3.7,<0.4'
 	@touch $(STAMP)
 
-demo: setup
+# The editable install's modules compiled ahead, as pip does for an installed package (a
+# shell with PYTHONDONTWRITEBYTECODE set would otherwise compile them on every command).
+bytecode: setup
+	@$(BIN)/python -m compileall -q src/songforge benchmarks
+
+demo: bytecode
 	$(BIN)/songforge generate "$(PROMPT)" --seed 1 --stems --midi -o out/demo.mp3
 
 $(TEST_STAMP): $(STAMP)
@@ -39,7 +44,7 @@ test: setup $(TEST_STAMP)
 lint:
 	$(BIN)/ruff check src tests benchmarks && $(BIN)/ruff format --check src tests benchmarks
 
-bench: setup
+bench: bytecode
 	$(BIN)/python -m benchmarks
 
 clean:

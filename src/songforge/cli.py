@@ -6,6 +6,7 @@ broken · 5 generation failed · 6 provider unavailable · 7 content refused by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -282,6 +283,7 @@ def generate(
             out.print_json(json.dumps(summary))
         elif not quiet:
             _print_summary(summary)
+        _finished_song()
 
 
 def _check_writable(path: Path) -> None:
@@ -395,6 +397,7 @@ def remix(
             out.print_json(json.dumps(summary))
         elif not quiet:
             _print_summary(summary)
+        _finished_song()
 
 
 @app.command()
@@ -443,6 +446,27 @@ def _redact_logs() -> None:
         handler.addFilter(log_filter)
 
 
+_song_written = False  # set once a command has written its song and said so
+
+
+def _finished_song() -> None:
+    global _song_written
+    _song_written = True
+
+
+def _exit_now(code: object) -> NoReturn:
+    """End the process without the interpreter's teardown, which took ~0.2 s after a song
+    (freeing every module's objects, measured): the song and its files are written and
+    closed, so only the output streams and log handlers are left to flush."""
+    import logging
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
 def main() -> None:
     _register_commands()
     _redact_logs()
@@ -451,3 +475,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("[bold red]error:[/] interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as done:
+        if _song_written:
+            _exit_now(done.code)
+        raise
