@@ -254,7 +254,8 @@ def test_shared_buffers_reused_by_later_parts_hold_nothing_of_earlier_ones(
     tick = _part(  # the cheapest part: rendered last, into a buffer a SoundFont part used
         "tick", PartRole.FX, [Note(0.0, 0.1, 72, 90)], InstrumentSpec(synth=SynthPatch.SAW_LEAD)
     )
-    parts = [*band(), tick]
+    more = [_part(f"{p.name}_2", p.role, list(p.notes), p.instrument) for p in band()]
+    parts = [*band(), *more, tick]
     assert len(parts) > 2 * sources.WINDOW
     synth_only = {p.name for p in parts if p.instrument.source is not SoundSource.SOUNDFONT}
 
