@@ -168,7 +168,7 @@ class _ForkedHelper:
     """Forked children that render (and finish) parts while this process consumes them. Each
     child takes the next part from one shared counter (biggest first), so the work balances
     itself whatever the estimates said, and writes the result into anonymous shared memory (a
-    SoundFont part is rendered straight into it), so nothing is pickled but a small note. A
+    part is rendered straight into it), so nothing is pickled but a small note. A
     semaphore keeps at most ``window`` parts claimed but not yet consumed, and parts are
     consumed in order, so the part at position p can use slot p mod ``window``: ``window``
     mappings serve the whole song. Reusing them saves the page faults of fresh shared memory
@@ -408,14 +408,16 @@ def stream_parts(
 ) -> list[str]:
     """Render every part as :func:`render_parts` does, pass each through ``finish`` (part, dry,
     out, centred) → (audio, note) in the lane that rendered it, and hand each result to
-    ``consume`` here,
-    one part at a time in a fixed order: the biggest estimated cost (render plus
-    ``extra_cost``) first. Returns the part names in that order.
+    ``consume`` here, one part at a time in a fixed order: the biggest estimated cost (render
+    plus ``extra_cost``) first. Returns the part names in that order. ``centred`` tells
+    ``finish`` that ``dry`` (1, n) is either channel of a centred SoundFont preset (see
+    :func:`~songforge.render.soundfont.plays_centred`); with no ``finish``, such a part comes
+    in its two channels, as every SoundFont part does.
 
     ``finish`` may run in a forked helper process: it must depend only on the part and its
     audio, and its note must be small and picklable. ``out`` is zero-filled shared memory the
     size of the part (write the result there to save a copy) or None (work on ``dry`` in place
-    or return a new array); ``dry`` may itself be shared memory (a SoundFont part is rendered
+    or return a new array); ``dry`` may itself be shared memory (a part is rendered
     straight into it). The consumer may keep nothing that points into the audio after it
     returns (the memory is reused). At most ``window`` parts are rendered but not yet consumed,
     which bounds memory; what ``consume`` sees never depends on the scheduling."""
