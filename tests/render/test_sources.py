@@ -283,3 +283,13 @@ def test_shared_buffers_reused_by_later_parts_hold_nothing_of_earlier_ones(
         if name in synth_only:
             assert not np.any(audio[:, audio.shape[1] // 2 :]), name
         assert audio.tobytes() == threaded[name].tobytes(), name
+
+
+def test_long_songs_keep_fewer_parts_in_flight_so_memory_stays_bounded() -> None:
+    minutes = [round(m * 60 * SR) for m in (1, 4, 5, 10)]
+    windows = [sources.window_for(sources.WINDOW, 2, n, 2) for n in minutes]
+    assert windows[:3] == [sources.WINDOW] * 3  # up to 5 minutes of stereo: the full window
+    assert windows[3] == 3  # 10 minutes: two lanes and one part being placed
+    for n, window in zip(minutes, windows, strict=True):
+        assert window == 3 or window * 2 * n * 4 <= sources.WINDOW_BYTES
+    assert sources.window_for(sources.WINDOW, 2, minutes[3], 1) == sources.WINDOW  # mono: half

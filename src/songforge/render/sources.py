@@ -45,9 +45,12 @@ from songforge.styles.schema import SoundSource
 
 PART_PEAK = 0.5  # every rendered part peaks at −6 dBFS (0.5); the mixer sets the levels
 MAX_WORKERS = 2  # render lanes (helper processes, or threads where fork is not possible)
-WINDOW = 4  # parts rendered but not yet consumed, at most (each holds a song-length array):
-# consumed in order, so while the first (biggest) part renders the other lane can finish
-# WINDOW - 1 parts; with 3 it stalled for ~0.5 s of a rock song (measured), with 4 it does not
+WINDOW = 5  # parts rendered but not yet consumed, at most (each holds a song-length array),
+WINDOW_BYTES = 560 << 20  # and at most this much memory in those arrays (never under lanes + 1)
+# Parts are consumed in order, so while the first (biggest) part renders the other lane can
+# finish only WINDOW - 1 parts. A rock song (4:00, SoundFont) measured 6.23 s with 3, 5.73 s
+# with 4 (6 runs each) and 6.06 → 5.75 s from 4 to 5 (median of 12); a 5-minute song at
+# 44.1 kHz keeps 5, a 10-minute one gets 3.
 _CENTRED_RENDER = 0.7  # a centred SoundFont part's cost, rendered in mono, relative to stereo
 _CENTRED_CHAIN = 0.5  # ... and its mix chain's (one channel instead of two)
 _MIN_PARALLEL_COST = 0.15  # below this estimated cost (≈ seconds) a helper is not worth forking
@@ -394,6 +397,14 @@ def render_parts(
     return {part.name: rendered[part.name] for part in parts}
 
 
+def window_for(limit: int, lanes: int, n_samples: int, channels: int) -> int:
+    """How many parts may be rendered but not yet consumed: ``limit``, fewer when their
+    song-length float32 arrays would hold more than :data:`WINDOW_BYTES`, never under
+    ``lanes + 1`` (each lane one part, and one being consumed)."""
+    part_bytes = max(1, channels * n_samples * 4)
+    return max(lanes + 1, min(limit, WINDOW_BYTES // part_bytes))
+
+
 def stream_parts(
     parts: list[Part],
     tempo_bpm: float,
@@ -419,8 +430,9 @@ def stream_parts(
     size of the part (write the result there to save a copy) or None (work on ``dry`` in place
     or return a new array); ``dry`` may itself be shared memory (a part is rendered
     straight into it). The consumer may keep nothing that points into the audio after it
-    returns (the memory is reused). At most ``window`` parts are rendered but not yet consumed,
-    which bounds memory; what ``consume`` sees never depends on the scheduling."""
+    returns (the memory is reused). At most ``window`` parts are rendered but not yet consumed
+    (fewer for long songs: :data:`WINDOW_BYTES`), which bounds memory; what ``consume`` sees
+    never depends on the scheduling."""
     names = [part.name for part in parts]
     if len(set(names)) != len(names):
         raise RenderError(f"part names must be unique: {names}")
@@ -470,7 +482,9 @@ def stream_parts(
     costs = [cost(part) for part in parts]
     order = sorted(range(len(parts)), key=lambda i: (-costs[i], i))
     lanes = max(1, min(MAX_WORKERS, len(parts), os.cpu_count() or 1))
-    window = max(window, lanes + 1)
+    n_samples = max(0, round(total_s * sample_rate_hz))
+    channels = [2 if uses_soundfont(part, soundfont) else 1 for part in parts]
+    window = window_for(window, lanes, n_samples, max(channels, default=1))
     if lanes == 1 or sum(costs) < _MIN_PARALLEL_COST:
         for index in order:
             audio, note = work(parts[index], None)
@@ -479,8 +493,6 @@ def stream_parts(
         return [names[i] for i in order]
     helper: _ForkedHelper | None = None
     if _can_fork() and threading.current_thread() is threading.main_thread():
-        n_samples = max(0, round(total_s * sample_rate_hz))
-        channels = [2 if uses_soundfont(part, soundfont) else 1 for part in parts]
         try:
             helper = _ForkedHelper(parts, order, n_samples, channels, lanes, window)
         except OSError:  # no shared memory to be had: threads instead
