@@ -57,6 +57,11 @@ def pan_gains(pan: float) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
+def haas_delay_samples(sample_rate_hz: int) -> int:
+    """How many samples the pseudo-stereo side signal of a widened mono source lags."""
+    return max(1, round(HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+
+
 def place_channel(
     source: np.ndarray,
     channel: int,
@@ -87,7 +92,7 @@ def place_channel(
     np.multiply(
         source[0, start:stop], np.float32(norm * (left if channel == 0 else right)), out=out
     )
-    delay = max(1, round(HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+    delay = haas_delay_samples(sample_rate_hz)
     first = max(start, delay)
     if width > 0.0 and first < stop:
         side = source[0, first - delay : stop - delay] * np.float32(norm * width * side_sign)

@@ -78,6 +78,13 @@ class Placement:
     sample_rate_hz: int
     centred: bool = False  # a one-channel source is a centred stereo image (no widening)
 
+    def side_delay(self, channels: int) -> int:
+        """Samples by which a source of ``channels`` sounds later in its pseudo-stereo side
+        signal: 0 unless it is a widened mono source (not a centred one)."""
+        if channels != 1 or self.centred or self.width <= 0.0:
+            return 0
+        return effects.haas_delay_samples(self.sample_rate_hz)
+
     def stereo(
         self, source: np.ndarray, start: int = 0, out: np.ndarray | None = None
     ) -> np.ndarray:
@@ -249,7 +256,6 @@ class Mixer:
             stem,
             writer,
             self.buses,
-            self.sample_rate_hz,
             keys_gate,
         )
         if writer is not None:
@@ -345,7 +351,6 @@ def _place_and_send(
     stem: np.ndarray | None,
     writer: StemWriter | None,
     buses: _Buses,
-    sample_rate_hz: int,
     keys_gate: bool = False,
 ) -> None:
     """Pan a processed part into the mix (and its stem, when kept) and feed its sends, a block
@@ -358,9 +363,7 @@ def _place_and_send(
     sends = [(k, g) for k, g in (("reverb", part_mix.reverb_send), ("delay", part_mix.delay_send))]
     if keys_gate and part_mix.reverb_send > 0.0:
         sends.append(("gate_key", part_mix.reverb_send))
-    delay = 0
-    if processed.shape[0] == 1 and part_mix.width > 0.0 and not placement.centred:
-        delay = max(1, round(effects.HAAS_DELAY_MS * sample_rate_hz / 1000.0))
+    delay = placement.side_delay(processed.shape[0])
     playing = spans if fader != 0.0 else ()
     for first, last, sounds in _placed_spans(playing, n, delay):
         for start in range(first, last, _BLOCK):

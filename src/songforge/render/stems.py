@@ -24,7 +24,7 @@ import soundfile
 
 from songforge.errors import RenderError
 from songforge.render.codec import PCM_MAX, encode_blocks
-from songforge.render.effects import HAAS_DELAY_MS
+from songforge.render.effects import haas_delay_samples
 from songforge.render.mix import Placement
 from songforge.request import AudioFormat
 
@@ -134,7 +134,7 @@ class StemReader:
         self.delay = 0
         if placement is not None:
             self.placement = replace(placement, gain=placement.gain * scale)
-            self.delay = max(1, round(HAAS_DELAY_MS * placement.sample_rate_hz / 1000.0))
+            self.delay = haas_delay_samples(placement.sample_rate_hz)
         self.tail = np.zeros((1, 0), dtype=np.float32)  # the last samples read (side signal)
         self.position = 0
 
