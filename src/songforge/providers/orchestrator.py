@@ -286,7 +286,7 @@ class ProviderGenerator:
             song = self._call(name, make, attempts, run, inline=True)
         else:
             song = self._call(
-                name, lambda: maker.generate_song(run.request, run.stages.callback), attempts, run
+                name, lambda _: maker.generate_song(run.request, run.stages.callback), attempts, run
             )
         run.spent(name, 0.0, song.duration_s)
         segment = {
@@ -359,7 +359,9 @@ class ProviderGenerator:
         run.stages.start(f"segment {index + 1}/{count}")
         attempts = Attempts()
         inner = run.stages.inner(f"segment {index + 1}/{count}")
-        clip = self._call(name, lambda: provider.generate_clip(clip_request, inner), attempts, run)
+        clip = self._call(
+            name, lambda _: provider.generate_clip(clip_request, inner), attempts, run
+        )
         if clip.includes_prompt_audio and cue is not None:
             skip = round(cue.audio.shape[-1] / cue.sample_rate_hz * clip.sample_rate_hz)
             clip.audio = clip.audio[..., skip:]
@@ -482,15 +484,19 @@ class ProviderGenerator:
     def _call(
         self,
         name: str,
-        call: Callable[[], T] | Callable[[float], T],
+        call: Callable[[float], T],
         attempts: Attempts,
         run: _Run,
         *,
         inline: bool = False,
     ) -> T:
-        def guarded(*limit: float) -> T:
+        """``call(limit)`` with the provider's retries and timeout: ``inline`` on this thread
+        (``limit``: when it should give up by itself), else on a helper thread abandoned at the
+        timeout (``limit`` is then infinite)."""
+
+        def guarded(limit: float) -> T:
             try:
-                return call(*limit)
+                return call(limit)
             except SongforgeError:
                 raise
             except ImportError as exc:
@@ -505,14 +511,18 @@ class ProviderGenerator:
                     provider=name,
                 ) from None
 
+        timeout_s = timeout_for(self.settings, name)
         try:
+            if inline:
+                return self.resilience.call_inline(
+                    name, guarded, timeout_s=timeout_s, deadline=run.deadline, attempts=attempts
+                )
             return self.resilience.call(
                 name,
-                guarded,
-                timeout_s=timeout_for(self.settings, name),
+                lambda: guarded(math.inf),
+                timeout_s=timeout_s,
                 deadline=run.deadline,
                 attempts=attempts,
-                inline=inline,
             )
         finally:
             run.chain_log.append(

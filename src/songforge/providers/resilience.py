@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from songforge.errors import (
     ContentRefused,
@@ -245,17 +245,47 @@ class Resilience:
     def call(
         self,
         provider: str,
-        call: Callable[[], T] | Callable[[float], T],
+        call: Callable[[], T],
         *,
         timeout_s: float,
         deadline: float | None = None,
         attempts: Attempts | None = None,
-        inline: bool = False,
     ) -> T:
-        """``call()`` with retries; on a helper thread that is abandoned after the timeout, or
-        with ``inline`` on this thread as ``call(limit)``, ``limit`` being the time on ``clock``
-        by which it should give up by itself (a local provider: a helper thread would stop it
+        """``call()`` with retries, each try on a helper thread abandoned after its timeout."""
+        return self._retried(
+            provider,
+            lambda budget_s: call_with_timeout(call, budget_s, provider),
+            timeout_s,
+            deadline,
+            attempts,
+        )
+
+    def call_inline(
+        self,
+        provider: str,
+        call: Callable[[float], T],
+        *,
+        timeout_s: float,
+        deadline: float | None = None,
+        attempts: Attempts | None = None,
+    ) -> T:
+        """``call(limit)`` with retries, on this thread: ``limit`` is the time on ``clock`` by
+        which it should give up by itself (a local provider: a helper thread would stop it
         forking its render helpers, and an abandoned one would keep a core busy)."""
+        return self._retried(
+            provider, lambda budget_s: call(self.clock() + budget_s), timeout_s, deadline, attempts
+        )
+
+    def _retried(
+        self,
+        provider: str,
+        attempt: Callable[[float], T],
+        timeout_s: float,
+        deadline: float | None,
+        attempts: Attempts | None,
+    ) -> T:
+        """``attempt(budget_s)`` until it succeeds or may not be retried; each try gets the
+        timeout or what is left before the deadline, whichever is less."""
         attempts = attempts if attempts is not None else Attempts()
         breaker = self.breakers(provider)
         last: ProviderError | None = None
@@ -269,14 +299,7 @@ class Resilience:
                 raise
             attempts.count += 1
             try:
-                if inline:
-                    result = cast(Callable[[float], T], call)(
-                        self.clock() + min(timeout_s, remaining)
-                    )
-                else:
-                    result = call_with_timeout(
-                        cast(Callable[[], T], call), min(timeout_s, remaining), provider
-                    )
+                result = attempt(min(timeout_s, remaining))
             except BaseException as exc:
                 if counts_against_provider(exc):
                     breaker.failure()
