@@ -124,14 +124,28 @@ def _zone_records(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The generators and modulators of every zone of one preset or instrument (its bags run
     to the next owner's first bag), or None when the indices are out of range."""
-    first_bag, stop_bag = int(owner_bags[owner]), int(owner_bags[owner + 1])
+    try:
+        g0, g1, m0, m1 = _zone_span(
+            bags, gens, mods, int(owner_bags[owner]), int(owner_bags[owner + 1])
+        )
+    except SoundFontError:
+        return None
+    return gens[g0:g1], mods[m0:m1]
+
+
+def _zone_span(
+    bags: np.ndarray, gens: np.ndarray, mods: np.ndarray, first_bag: int, stop_bag: int
+) -> tuple[int, int, int, int]:
+    """Where the generators [g0, g1) and modulators [m0, m1) of bags [first_bag, stop_bag)
+    lie (every list ends with a terminal record); SoundFontError when an index is out of
+    range."""
     if not 0 <= first_bag <= stop_bag < len(bags):
-        return None
-    gen_lo, gen_hi = int(bags["gen"][first_bag]), int(bags["gen"][stop_bag])
-    mod_lo, mod_hi = int(bags["mod"][first_bag]), int(bags["mod"][stop_bag])
-    if not (0 <= gen_lo <= gen_hi <= len(gens) and 0 <= mod_lo <= mod_hi <= len(mods)):
-        return None
-    return gens[gen_lo:gen_hi], mods[mod_lo:mod_hi]
+        raise SoundFontError("SoundFont bag index out of range")
+    g0, g1 = int(bags["gen"][first_bag]), int(bags["gen"][stop_bag])
+    m0, m1 = int(bags["mod"][first_bag]), int(bags["mod"][stop_bag])
+    if not (0 <= g0 <= g1 <= len(gens) - 1 and 0 <= m0 <= m1 <= len(mods) - 1):
+        raise SoundFontError("SoundFont generator or modulator index out of range")
+    return g0, g1, m0, m1
 
 
 def _centred(gens: np.ndarray, mods: np.ndarray) -> bool:
@@ -217,13 +231,8 @@ class _Table:
 
     def keep(self, first_bag: int, stop_bag: int) -> tuple[int, np.ndarray]:
         """Bags [first_bag, stop_bag) kept; returns the new index of the first and their gens."""
-        if not 0 <= first_bag <= stop_bag < len(self.bags):
-            raise SoundFontError("SoundFont bag index out of range")
+        g0, g1, m0, m1 = _zone_span(self.bags, self.gens, self.mods, first_bag, stop_bag)
         bags = self.bags[first_bag : stop_bag + 1]
-        g0, g1 = int(bags["gen"][0]), int(bags["gen"][-1])
-        m0, m1 = int(bags["mod"][0]), int(bags["mod"][-1])
-        if not (0 <= g0 <= g1 <= len(self.gens) - 1 and 0 <= m0 <= m1 <= len(self.mods) - 1):
-            raise SoundFontError("SoundFont generator or modulator index out of range")
         renumbered = bags[:-1].copy()
         renumbered["gen"] = bags["gen"][:-1].astype(np.int64) - g0 + self.counts[1]
         renumbered["mod"] = bags["mod"][:-1].astype(np.int64) - m0 + self.counts[2]
