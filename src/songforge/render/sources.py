@@ -443,14 +443,18 @@ def stream_parts(
             font = song_font(soundfont, played)
             load_soundfont(font)  # children inherit it
 
-    def centred(part: Part) -> bool:
-        """Rendered as one channel of a centred stereo source (a finisher is told so)."""
-        if finish is None or font is None or not uses_soundfont(part, font):
-            return False
-        return plays_centred(part, font)
+    # parts rendered as one channel of a centred stereo source (a finisher is told so)
+    centred = {
+        part.name
+        for part in parts
+        if finish is not None
+        and font is not None
+        and uses_soundfont(part, font)
+        and plays_centred(part, font)
+    }
 
     def work(part: Part, slot_for: SlotFor | None) -> tuple[np.ndarray, Any]:
-        mono = centred(part)
+        mono = part.name in centred
         room, zeroed = None, False
         if slot_for is not None:  # rendered straight into shared memory
             zeroed = not uses_soundfont(part, font)  # the synth adds its notes into zeros
@@ -475,7 +479,7 @@ def stream_parts(
         render, chain = estimated_cost_s(part, tempo_bpm, soundfont), 0.0
         if extra_cost is not None:
             chain = extra_cost(part)
-        if centred(part):  # rendered in one channel
+        if part.name in centred:  # rendered in one channel
             render, chain = render * _CENTRED_RENDER, chain * _CENTRED_CHAIN
         return render + chain
 
