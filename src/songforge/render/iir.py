@@ -114,9 +114,8 @@ def biquad(
 BandKind = Literal["lowpass", "highpass", "bandpass"]
 
 
-@lru_cache(
-    maxsize=1024
-)  # the synth designs one per rounded cutoff: bounded in a long-lived process
+# the synth designs one per rounded cutoff: the cache is bounded in a long-lived process
+@lru_cache(maxsize=1024)
 def butter(order: int, freqs_hz: tuple[float, ...], kind: BandKind, fs_hz: float) -> np.ndarray:
     """A digital Butterworth filter as second-order sections (the design of
     ``scipy.signal.butter(order, freqs, kind, fs=fs_hz, output="sos")``: the analogue prototype

@@ -34,17 +34,23 @@ def _blas_controller() -> Any:
     return ThreadpoolController()
 
 
+def _blas() -> Any | None:
+    """threadpoolctl's handle on the loaded BLAS libraries (None without threadpoolctl, a
+    small dependency: BLAS then picks its own thread count)."""
+    try:
+        return _blas_controller().select(user_api="blas")
+    except ImportError:
+        return None
+
+
 def single_threaded_blas() -> AbstractContextManager[object]:
     """Keep BLAS to one thread while interpolating: callers already keep both cores busy, and
     oversubscribed BLAS threads made the true-peak pass several times slower. (Process-wide,
     as BLAS settings are.) Where BLAS already runs on one thread this touches nothing: after a
     fork OpenBLAS restarts its thread pool on the next call that sets its thread count, and a
     new pool thread spins ~0.1 s of a core (measured) before it sleeps."""
-    try:
-        blas = _blas_controller().select(user_api="blas")
-    except ImportError:  # a small dependency; without it BLAS picks its own thread count
-        return nullcontext()
-    if all(library.num_threads <= 1 for library in blas.lib_controllers):
+    blas = _blas()
+    if blas is None or all(library.num_threads <= 1 for library in blas.lib_controllers):
         return nullcontext()
     return cast(AbstractContextManager[object], blas.limit(limits=1))
 
@@ -52,11 +58,8 @@ def single_threaded_blas() -> AbstractContextManager[object]:
 def single_threaded_blas_from_now() -> None:
     """One BLAS thread for the rest of this process: for processes that only make songs (a
     command, a worker), so no song's limit is set and undone around each song."""
-    try:
-        blas = _blas_controller().select(user_api="blas")
-    except ImportError:
-        return
-    for library in blas.lib_controllers:
+    blas = _blas()
+    for library in blas.lib_controllers if blas is not None else ():
         library.set_num_threads(1)
 
 
