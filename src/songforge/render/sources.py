@@ -175,8 +175,8 @@ class _ForkedHelper:
     semaphore keeps at most ``window`` parts claimed but not yet consumed, and parts are
     consumed in order, so the part at position p can use slot p mod ``window``: ``window``
     mappings serve the whole song. Reusing them saves the page faults of fresh shared memory
-    (~0.4 s of CPU a song, measured) for ``window`` song-length stereo buffers held through the
-    render (~100-160 MB more at the peak, affordable since a song loads only its presets of
+    (~0.4 s of CPU a song, measured) for ``window`` song-length buffers held through the
+    render (bounded by :data:`WINDOW_BYTES`; affordable since a song loads only its presets of
     the SoundFont)."""
 
     def __init__(
