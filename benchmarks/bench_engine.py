@@ -8,8 +8,8 @@ libraries) counted once, so it is the memory the generation really holds. The ma
 average is printed beside each case: other work on the cores stretches wall time (CPU time much
 less).
 
-The 4-minute MP3 cases (the speed target) run ``REPEATS`` times and the run with the median
-time is printed, with the range of the others: on a shared machine one run can be 20 % off.
+The 4-minute MP3 cases (the speed target) run 3 times (each case says how often) and the run
+with the median time is printed, with the others: on a shared machine one run can be 20 % off.
 Then the same two songs are made with the ``songforge generate`` command, each in a fresh
 interpreter, timed from the outside: what a user waits for, imports and writing included.
 
@@ -141,15 +141,15 @@ def _one(
     return data
 
 
-def _cli(prompt: str, use_font: bool) -> float:
-    """Wall seconds of `songforge generate` making a 4-minute MP3, from process start to exit."""
+def _cli(prompt: str, duration_s: float, use_font: bool) -> float:
+    """Wall seconds of `songforge generate` making an MP3, from process start to exit."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             str(Path(sys.executable).parent / "songforge"),  # the installed command
             "generate",
             prompt,
             "--duration",
-            "240",
+            str(duration_s),
             "--seed",
             "1",
             "--quiet",
@@ -217,11 +217,11 @@ def main() -> None:
         "average after the case; runs = every run's generate + write wall seconds"
     )
     print("\nsongforge generate (4:00 mp3; start-up, imports and files included)")
-    for label, prompt, _, _, _, use_font, repeats in CASES[:2]:
-        times = sorted(_cli(prompt, use_font) for _ in range(repeats))
+    for label, prompt, duration_s, _, _, use_font, repeats in CASES[:2]:
+        times = sorted(_cli(prompt, duration_s, use_font) for _ in range(repeats))
         median = times[len(times) // 2]
         every = " ".join(f"{t:.2f}" for t in times)
-        print(f"{label:<27}{median:7.2f} s  x real {240.0 / median:5.1f}   runs (s) {every}")
+        print(f"{label:<27}{median:7.2f} s  x real {duration_s / median:5.1f}   runs (s) {every}")
     print(f"machine speed after the cases: {calibration_ms():.1f} ms")
 
 
