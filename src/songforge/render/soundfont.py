@@ -17,7 +17,7 @@ import numpy as np
 
 from songforge.compose.score import Part
 from songforge.errors import SoundFontError
-from songforge.render import sf2_subset
+from songforge.render import drum_hits, sf2_subset
 from songforge.render.synth.placement import start_sample
 
 if TYPE_CHECKING:
@@ -289,21 +289,62 @@ def _player(font: Any, program: Program, sample_rate_hz: int, mono: bool = False
     return player
 
 
-def _events(part: Part, tempo_bpm: float, sample_rate_hz: int) -> list[tuple[int, int, int, int]]:
-    """(sample, order, key, velocity) in time order; offs (order 0) before ons at one sample.
-
-    Drums get note-offs too: fonts' drum samples ring out through their release anyway, and
-    without them some fonts (TimGM6mb) keep silent voices alive and render 9x slower."""
-    events: list[tuple[int, int, int, int]] = []
+def _hits(part: Part, tempo_bpm: float, sample_rate_hz: int) -> list[drum_hits.Hit]:
+    """(onset, note-off, key, velocity) of every playable note, each note-off at least a frame
+    after its onset."""
+    hits: list[drum_hits.Hit] = []
     for note in part.notes:
         if not 0 <= note.pitch <= 127 or note.velocity <= 0:
             continue
         on = start_sample(note, tempo_bpm, sample_rate_hz)
         off = round(note.end_beat * 60.0 / tempo_bpm * sample_rate_hz)
-        events.append((on, 1, note.pitch, min(note.velocity, 127)))
-        events.append((max(off, on + 1), 0, note.pitch, 0))
+        hits.append((on, max(off, on + 1), note.pitch, min(note.velocity, 127)))
+    return hits
+
+
+def _events(hits: list[drum_hits.Hit]) -> list[tuple[int, int, int, int]]:
+    """(sample, order, key, velocity) in time order; offs (order 0) before ons at one sample.
+
+    Drums get note-offs too: fonts' drum samples ring out through their release anyway, and
+    without them some fonts (TimGM6mb) keep silent voices alive and render 9x slower."""
+    events: list[tuple[int, int, int, int]] = []
+    for on, off, key, velocity in hits:
+        events.append((on, 1, key, velocity))
+        events.append((off, 0, key, 0))
     events.sort()
     return events
+
+
+def _play_in_order(player: Any, channel: int, hits: list[drum_hits.Hit], out: np.ndarray) -> None:
+    """One player steps through the note-ons and -offs of ``hits`` in time order into ``out``
+    (float32 (channels, n), every frame written), rendering the stretch between consecutive
+    events; the font's own choke groups (hi-hats) and voice stealing apply. Stretches are
+    rendered a few thousand frames at a time into one small interleaved buffer and split into
+    the channels, so no song-length scratch is made (fresh memory costs more than the copy);
+    the pieces are whole multiples of the player's 64-frame effect block, so the samples are
+    the same as one call's."""
+    channels, n_total = out.shape
+    scratch = np.empty((_RENDER_FRAMES, channels), dtype=np.float32)
+
+    def render(start: int, stop: int) -> None:
+        for first in range(start, stop, _RENDER_FRAMES):
+            frames = min(_RENDER_FRAMES, stop - first)
+            player.render(scratch[:frames].data.cast("B"), False)
+            out[:, first : first + frames] = scratch[:frames].T
+
+    position = 0
+    for sample, order, key, velocity in _events(hits):
+        at = min(max(sample, 0), n_total)
+        if at > position:
+            render(position, at)
+            position = at
+        if at >= n_total:
+            break
+        if order == 1:
+            player.channel_note_on(channel, key, velocity / 127.0)
+        else:
+            player.channel_note_off(channel, key)
+    render(position, n_total)
 
 
 def render_soundfont_part(
@@ -322,19 +363,14 @@ def render_soundfont_part(
     see :func:`plays_centred`). With ``out`` (float32 (channels, n), any contents) the part is
     written there and ``out`` returned.
 
-    One player steps through the note-ons and -offs in time order, rendering the stretch
-    between consecutive events; the font's own choke groups (hi-hats) and voice stealing apply.
-    (Playing each distinct note once and placing copies measured 2-5x slower: tails dominate
-    and humanised velocities leave few exact repeats.) Stretches are rendered a few thousand
-    frames at a time into one small interleaved buffer and split into the channels, so no
-    song-length scratch is made (fresh memory costs more than the copy); the pieces are whole
-    multiples of the player's 64-frame effect block, so the samples are the same as one call's."""
+    A melodic part is played by one player in time order (:func:`_play_in_order`). A drum
+    part's hits are rendered once each and placed where that is exact, the rest played in
+    order (:mod:`songforge.render.drum_hits`). (Placing a melodic part's notes measured 2-5x
+    slower: tails dominate and few notes repeat exactly.)"""
     font = load_soundfont(soundfont)
     program = program_for(part, font)
     if program is None:
         return None
-    player = _player(font, program, sample_rate_hz, mono)
-    channel = program.channel
     n_total = max(0, round(total_s * sample_rate_hz))
     channels = 1 if mono else 2
     if out is None:
@@ -343,25 +379,16 @@ def render_soundfont_part(
         raise ValueError(
             f"out must be float32 ({channels}, {n_total}), not {out.dtype} {out.shape}"
         )
-    scratch = np.empty((_RENDER_FRAMES, channels), dtype=np.float32)
 
-    def render(start: int, stop: int) -> None:
-        for first in range(start, stop, _RENDER_FRAMES):
-            frames = min(_RENDER_FRAMES, stop - first)
-            player.render(scratch[:frames].data.cast("B"), False)
-            out[:, first : first + frames] = scratch[:frames].T
+    def new_player() -> Any:
+        return _player(font, program, sample_rate_hz, mono)
 
-    position = 0
-    for sample, order, key, velocity in _events(part, tempo_bpm, sample_rate_hz):
-        at = min(max(sample, 0), n_total)
-        if at > position:
-            render(position, at)
-            position = at
-        if at >= n_total:
-            break
-        if order == 1:
-            player.channel_note_on(channel, key, velocity / 127.0)
-        else:
-            player.channel_note_off(channel, key)
-    render(position, n_total)
+    def play_in_order(hits: list[drum_hits.Hit], into: np.ndarray) -> None:
+        _play_in_order(new_player(), program.channel, hits, into)
+
+    hits = _hits(part, tempo_bpm, sample_rate_hz)
+    if program.drums:
+        drum_hits.play_drums(hits, out, sample_rate_hz, new_player, program.channel, play_in_order)
+    else:
+        play_in_order(hits, out)
     return out
