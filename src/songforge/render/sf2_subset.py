@@ -68,6 +68,7 @@ _HYDRA = {
 GEN_INSTRUMENT = 41
 GEN_SAMPLE_ID = 53
 GEN_PAN = 17
+GEN_EXCLUSIVE_CLASS = 57
 GUARD_POINTS = 46  # zero samples the format puts after every sample (interpolation reads them)
 Piece = bytes | memoryview
 _LINKED_TYPES = 0x2 | 0x4 | 0x8  # right, left, linked: wSampleLink names a partner sample
@@ -98,25 +99,48 @@ def is_centred(hydra: Hydra, bank: int, preset: int) -> bool:
     centre: no pan generator but 0 and no modulator aimed at pan. Such a preset sounds the
     same in both channels (a player then renders it once, in mono). False when unsure: the
     preset is missing or its records point outside their tables."""
+    zones = _preset_zones(hydra, bank, preset)
+    return zones is not None and all(_centred(gens, mods) for gens, mods in zones)
+
+
+def has_exclusive_classes(hydra: Hydra, bank: int, preset: int) -> bool:
+    """Whether a zone of preset (bank, preset) or of an instrument it uses sets an exclusive
+    class (a note-on then ends the sounding notes of its class: the hi-hats of a drum kit).
+    True when unsure: the preset is missing or its records point outside their tables."""
+    zones = _preset_zones(hydra, bank, preset)
+    if zones is None:
+        return True
+    return any(
+        bool((gens["amount"][gens["oper"] == GEN_EXCLUSIVE_CLASS] != 0).any()) for gens, _ in zones
+    )
+
+
+def _preset_zones(
+    hydra: Hydra, bank: int, preset: int
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The generators and modulators of the preset's zones, then of each instrument's it
+    uses; None when the preset is missing or its records point outside their tables."""
     r = hydra.records
     phdr = r[b"phdr"]
     found = np.flatnonzero((phdr["bank"][:-1] == bank) & (phdr["preset"][:-1] == preset))
     if found.size == 0:
-        return False
+        return None
     first = int(found[0])
-    preset_gens = _zone_records(r[b"pbag"], r[b"pgen"], r[b"pmod"], phdr["bag"], first)
-    if preset_gens is None or not _centred(*preset_gens):
-        return False
-    gens = preset_gens[0]
+    preset_zone = _zone_records(r[b"pbag"], r[b"pgen"], r[b"pmod"], phdr["bag"], first)
+    if preset_zone is None:
+        return None
+    zones = [preset_zone]
+    gens = preset_zone[0]
     instruments = np.unique(gens["amount"][gens["oper"] == GEN_INSTRUMENT].astype(np.int64))
     inst = r[b"inst"]
     for index in instruments.tolist():
         if index >= len(inst) - 1:
-            return False
+            return None
         zone = _zone_records(r[b"ibag"], r[b"igen"], r[b"imod"], inst["bag"], index)
-        if zone is None or not _centred(*zone):
-            return False
-    return True
+        if zone is None:
+            return None
+        zones.append(zone)
+    return zones
 
 
 def _zone_records(

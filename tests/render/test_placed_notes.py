@@ -14,7 +14,7 @@ import pytest
 
 from songforge.compose.drums import Drum
 from songforge.compose.score import Note, Part, PartRole
-from songforge.render import drum_hits
+from songforge.render import placed_notes
 from songforge.render import soundfont as sf
 from songforge.styles.schema import InstrumentSpec, PartMix, SoundSource, SynthKit
 
@@ -43,7 +43,7 @@ def groove(bars: int) -> list[Note]:
         if step % 8 in (0, 3):
             notes.append(Note(beat, SIXTEENTH, Drum.KICK, velocity))
         if step % 8 == 4:
-            notes.append(Note(beat, 1.0, Drum.SNARE, 127 - step % 40))
+            notes.append(Note(beat, 1.0, Drum.SNARE, 110 if step % 16 == 4 else 90))
         if step % 16 in (13, 14, 15):
             notes.append(
                 Note(
@@ -76,7 +76,7 @@ def test_on_a_grid_of_whole_blocks_placed_hits_are_the_players_own(
     left_to_player: set[int] = set()
     play = sf._play_in_order
 
-    def spy(player: Any, channel: int, hits: list[drum_hits.Hit], out: np.ndarray) -> None:
+    def spy(player: Any, channel: int, hits: list[placed_notes.Note], out: np.ndarray) -> None:
         left_to_player.update(key for _, _, key, _ in hits)
         play(player, channel, hits, out)
 
@@ -121,7 +121,7 @@ def test_hi_hats_still_cut_each_other_off(font_path: Path) -> None:
 def test_keys_that_ring_past_the_limit_are_left_to_the_player(
     font_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(drum_hits, "MAX_HIT_S", 0.01)  # every hit outlasts it
+    monkeypatch.setattr(placed_notes, "MAX_NOTE_S", 0.01)  # every hit outlasts it
     part = drum_part(groove(bars=1))
     placed = sf.render_soundfont_part(part, TEMPO, 3.0, RATE, font_path)
     assert placed is not None
