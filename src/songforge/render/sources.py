@@ -145,10 +145,12 @@ def normalise_part(audio: np.ndarray, part_name: str) -> np.ndarray:
 
 def estimated_cost_s(part: Part, tempo_bpm: float, soundfont: Path | None) -> float:
     """A rough render time in seconds, to hand the biggest parts out first. The synth pays per
-    distinct note (notes are cached), and so does the SoundFont
-    (:mod:`songforge.render.placed_notes`), which then places every note."""
+    distinct note (notes are cached); the SoundFont per sounding note-second, but its drums per
+    hit (each distinct hit is rendered once: :mod:`songforge.render.placed_notes`)."""
     seconds_per_beat = 60.0 / tempo_bpm
     if uses_soundfont(part, soundfont):
+        if part.is_drums:
+            return 0.1 + 0.00015 * len(part.notes)
         return 0.0003 * sum(min(n.duration_beats * seconds_per_beat, 8.0) + 1.5 for n in part.notes)
     if part.is_drums or part.instrument.synth is None:
         distinct_hits = {(n.pitch, n.velocity * 3 // 128) for n in part.notes}
