@@ -127,3 +127,12 @@ def test_a_font_whose_presets_cannot_be_cut_out_is_loaded_whole(
     whole = sf.render_soundfont_part(bass, 120.0, 2.0, SR, font_path)
     assert audio is not None and whole is not None
     assert audio.tobytes() == whole.tobytes()
+
+
+def test_drum_kits_have_exclusive_classes_and_melodic_presets_do_not(font_path: Path) -> None:
+    """The hi-hats of a General MIDI kit cut each other off; a bass or a piano never does."""
+    hydra = sf2_subset.read_hydra(font_path)
+    assert sf2_subset.has_exclusive_classes(hydra, 128, 0)
+    assert not sf2_subset.has_exclusive_classes(hydra, 0, 0)
+    assert not sf2_subset.has_exclusive_classes(hydra, 0, 33)
+    assert sf2_subset.has_exclusive_classes(hydra, 7, 99)  # missing: assume the worst

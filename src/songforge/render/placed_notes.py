@@ -68,8 +68,6 @@ class _Sound:
 
     audio: np.ndarray
     ratio: float | None
-    key: int
-    velocity: int  # the velocity it was rendered at
 
     @property
     def frames(self) -> int:
@@ -185,15 +183,15 @@ def _velocity_classes(
     return representative if split(0, len(ordered) - 1) else None
 
 
-def _sound(audio: np.ndarray, key: int, velocity: int) -> _Sound:
+def _sound(audio: np.ndarray) -> _Sound:
     if audio.shape[0] == 2:
         left, right = audio
         power = float(np.dot(left, left))
         if power > 0.0:
             ratio = float(np.dot(left, right)) / power
             if _same(right, left * np.float32(ratio)):
-                return _Sound(np.ascontiguousarray(audio[:1]), ratio, key, velocity)
-    return _Sound(audio, None, key, velocity)
+                return _Sound(np.ascontiguousarray(audio[:1]), ratio)
+    return _Sound(audio, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +234,7 @@ def play_placed(
         entry = (key, velocity, hold)
         if entry not in sounds:
             audio = renderer.note(key, velocity, hold, limit)
-            sounds[entry] = None if audio is None else _sound(audio, key, velocity)
+            sounds[entry] = None if audio is None else _sound(audio)
         return sounds[entry]
 
     for key in sorted(set(by_key) - played):
