@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from songforge.errors import StyleFileError
+from songforge.styles.catalog import read_yaml_file
 
 ConceptKind = Literal[
     "mood", "activity", "scene", "weather", "season", "place", "era", "instrument", "artist",
@@ -89,12 +89,9 @@ class Lexicon(BaseModel):
 
 def load_lexicon_file(path: Path) -> Lexicon:
     """Parse and validate a lexicon YAML file; errors name the file and the field."""
+    raw = read_yaml_file(path)
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
         return Lexicon.model_validate(raw)
-    except (OSError, yaml.YAMLError) as exc:
-        raise StyleFileError(f"{path.name}: cannot read YAML: {exc}") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
