@@ -197,10 +197,8 @@ def _sound(audio: np.ndarray) -> _Sound:
 @dataclass(frozen=True, slots=True)
 class _Placed:
     onset: int
-    off: int
     sound: _Sound
     gain: float  # velocity / the velocity the sound was rendered at
-    length: int  # frames of the sound placed (fewer where the player ends it early)
 
 
 def play_placed(
@@ -256,7 +254,7 @@ def play_placed(
             if sound is None:  # still sounding at the limit: the player plays this key
                 played.add(key)
                 break
-            key_placed.append(_Placed(onset, off, sound, velocity / rep, sound.frames))
+            key_placed.append(_Placed(onset, sound, velocity / rep))
         else:
             placed += key_placed
     if played:
@@ -273,25 +271,25 @@ def _place(placed: list[_Placed], out: np.ndarray) -> None:
     by_ratio: dict[float | None, list[_Placed]] = defaultdict(list)
     for item in placed:
         by_ratio[item.sound.ratio].append(item)
-    scratch = np.empty(max((p.length for p in placed), default=0), np.float32)
+    scratch = np.empty(max((p.sound.frames for p in placed), default=0), np.float32)
     bus: np.ndarray | None = None
     for ratio, items in by_ratio.items():
         first = min(p.onset for p in items)
-        stop = min(n, max(p.onset + p.length for p in items))
+        stop = min(n, max(p.onset + p.sound.frames for p in items))
         if first >= stop:
             continue
-        sounding = sum(p.length for p in items)
+        sounding = sum(p.sound.frames for p in items)
         if ratio is None or sounding < BUS_OVERLAP * (stop - first):
             for p in items:
                 gains = (p.gain,) if ratio is None else (p.gain, p.gain * ratio)
-                _add(out, p.onset, p.sound.audio[:, : p.length], gains, scratch)
+                _add(out, p.onset, p.sound.audio, gains, scratch)
             continue
         if bus is None:
             bus = np.empty(n, dtype=np.float32)
         target = bus[first:stop]
         target.fill(0.0)
         for p in items:
-            _add(target[None], p.onset - first, p.sound.audio[:, : p.length], (p.gain,), scratch)
+            _add(target[None], p.onset - first, p.sound.audio, (p.gain,), scratch)
         out[0, first:stop] += target
         target *= np.float32(ratio)
         out[1, first:stop] += target
