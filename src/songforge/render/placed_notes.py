@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from songforge.render.synth.placement import mix_in
+
 PROBE_FRAMES = 512  # frames compared to find keys that cut each other off
 PAIR_OFFSET = 256  # the second key of an interaction probe starts here (a block boundary)
 CHUNK_FRAMES = 1 << 14  # notes are rendered this much at a time until a chunk is silent
@@ -271,7 +273,6 @@ def _place(placed: list[_Placed], out: np.ndarray) -> None:
     by_ratio: dict[float | None, list[_Placed]] = defaultdict(list)
     for item in placed:
         by_ratio[item.sound.ratio].append(item)
-    scratch = np.empty(max((p.sound.frames for p in placed), default=0), np.float32)
     bus: np.ndarray | None = None
     for ratio, items in by_ratio.items():
         first = min(p.onset for p in items)
@@ -279,38 +280,20 @@ def _place(placed: list[_Placed], out: np.ndarray) -> None:
         if first >= stop:
             continue
         sounding = sum(p.sound.frames for p in items)
-        if ratio is None or sounding < BUS_OVERLAP * (stop - first):
+        if ratio is None:
             for p in items:
-                gains = (p.gain,) if ratio is None else (p.gain, p.gain * ratio)
-                _add(out, p.onset, p.sound.audio, gains, scratch)
-            continue
-        if bus is None:
-            bus = np.empty(n, dtype=np.float32)
-        target = bus[first:stop]
-        target.fill(0.0)
-        for p in items:
-            _add(target[None], p.onset - first, p.sound.audio, (p.gain,), scratch)
-        out[0, first:stop] += target
-        target *= np.float32(ratio)
-        out[1, first:stop] += target
-
-
-def _add(
-    out: np.ndarray,
-    start: int,
-    audio: np.ndarray,
-    gains: tuple[float, ...],
-    scratch: np.ndarray,
-) -> None:
-    """out[row, start:] += audio row × gain for each row of ``out``: a one-row ``audio``
-    goes to every row, each with its own gain (a panned mono sound), else row to row."""
-    length = min(audio.shape[1], out.shape[1] - start)
-    if length <= 0:
-        return
-    part = scratch[:length]
-    for row in range(out.shape[0]):
-        source = audio[min(row, audio.shape[0] - 1), :length]
-        gain = gains[0] if len(gains) == 1 else gains[row]
-        np.multiply(source, np.float32(gain), out=part)
-        target = out[row, start : start + length]
-        np.add(target, part, out=target)
+                mix_in(out, p.onset, p.sound.audio, p.gain)
+        elif sounding < BUS_OVERLAP * (stop - first):
+            for p in items:  # a panned mono sound: each channel at its own gain
+                mix_in(out[0], p.onset, p.sound.audio[0], p.gain)
+                mix_in(out[1], p.onset, p.sound.audio[0], p.gain * ratio)
+        else:
+            if bus is None:
+                bus = np.empty(n, dtype=np.float32)
+            target = bus[first:stop]
+            target.fill(0.0)
+            for p in items:
+                mix_in(target, p.onset - first, p.sound.audio[0], p.gain)
+            out[0, first:stop] += target
+            target *= np.float32(ratio)
+            out[1, first:stop] += target
