@@ -21,7 +21,7 @@ from songforge.render import placed_notes, sf2_subset
 from songforge.render.synth.placement import start_sample
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 ENV_VAR = "SONGFORGE_SOUNDFONT"
@@ -263,19 +263,29 @@ def plays_centred(part: Part, font: FontSource) -> bool:
     rendered once, in mono, at half the cost, and placed as the centred stereo image it is.
     False when the font has no preset for it (the synth plays it)."""
     path = font.path if isinstance(font, SongFont) else Path(font)
-    hydra = _hydra(path)
-    available = hydra.presets()
+    available = _hydra(path).presets()
     for bank, preset in _choices(part):
         if (bank, preset) in available:
-            key = (*_key(path), bank, preset)
-            with _fonts_lock:
-                known = _centred.get(key)
-            if known is None:
-                known = sf2_subset.is_centred(hydra, bank, preset)
-                with _fonts_lock:
-                    _centred[key] = known
-            return known
+            return _preset_fact(_centred, sf2_subset.is_centred, path, bank, preset)
     return False
+
+
+def _preset_fact(
+    known: dict[tuple[str, int, int, int, int], bool],
+    read: Callable[[sf2_subset.Hydra, int, int], bool],
+    path: Path,
+    bank: int,
+    preset: int,
+) -> bool:
+    """``read`` of the font's headers for one preset, worked out once per font and preset."""
+    key = (*_key(path), bank, preset)
+    with _fonts_lock:
+        fact = known.get(key)
+    if fact is None:
+        fact = read(_hydra(path), bank, preset)
+        with _fonts_lock:
+            known[key] = fact
+    return fact
 
 
 def _player(font: Any, program: Program, sample_rate_hz: int, mono: bool = False) -> Any:
@@ -411,11 +421,6 @@ def render_soundfont_part(
 def _has_exclusive_classes(font: FontSource, program: Program) -> bool:
     """Whether the program's preset has exclusive classes (read once per font and preset)."""
     path = font.path if isinstance(font, SongFont) else Path(font)
-    key = (*_key(path), program.bank, program.preset)
-    with _fonts_lock:
-        known = _exclusive.get(key)
-    if known is None:
-        known = sf2_subset.has_exclusive_classes(_hydra(path), program.bank, program.preset)
-        with _fonts_lock:
-            _exclusive[key] = known
-    return known
+    return _preset_fact(
+        _exclusive, sf2_subset.has_exclusive_classes, path, program.bank, program.preset
+    )
