@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from songforge.errors import StyleFileError
-from songforge.styles.catalog import read_yaml_file
+from songforge.styles.catalog import load_data_file
 
 ConceptKind = Literal[
     "mood", "activity", "scene", "weather", "season", "place", "era", "instrument", "artist",
@@ -89,13 +88,7 @@ class Lexicon(BaseModel):
 
 def load_lexicon_file(path: Path) -> Lexicon:
     """Parse and validate a lexicon YAML file; errors name the file and the field."""
-    raw = read_yaml_file(path)
-    try:
-        return Lexicon.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise StyleFileError(f"{path.name}: {where}: {first['msg']}") from exc
+    return load_data_file(path, Lexicon)
 
 
 def default_lexicon() -> Lexicon:

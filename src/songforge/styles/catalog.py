@@ -5,39 +5,43 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from songforge.errors import StyleFileError, UnknownStyle
 from songforge.styles.schema import Style
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
 
 
-def read_yaml_file(path: Path) -> object:
-    """A data file's YAML, read with libyaml's safe loader when present (~5x faster than the
-    pure-Python one); StyleFileError names the file. yaml is imported here, on first use: a run
-    that finds the prompt cache fresh never reads YAML (its import is ~20 ms of start-up)."""
+def load_data_file(path: Path, model: type[Model]) -> Model:
+    """One YAML data file validated as ``model``; StyleFileError names the file (and the
+    field). YAML is read with libyaml's safe loader when present (~5x faster than the
+    pure-Python one) and imported here, on first use: a run that finds the prompt cache fresh
+    never reads YAML (its import is ~20 ms of start-up)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as exc:
         raise StyleFileError(f"{path.name}: cannot read YAML: {exc}") from exc
-
-
-def load_style_file(path: Path) -> Style:
-    """Parse and validate one style YAML file; errors name the file and the field."""
-    raw = read_yaml_file(path)
     try:
-        return Style.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise StyleFileError(f"{path.name}: {where}: {first['msg']}") from exc
+
+
+def load_style_file(path: Path) -> Style:
+    """Parse and validate one style YAML file; errors name the file and the field."""
+    return load_data_file(path, Style)
 
 
 class StyleCatalog:
